@@ -1,0 +1,3 @@
+"""responsewatch: reply-latency watch for independent consultants."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,500 @@
+"""Read-only IMAP mail source (imapclient): EXAMINE and BODY.PEEK only, never a flag change.
+
+One ``ImapMailSource`` owns one connection and is not thread-safe: a daemon watching two
+folders with IDLE uses one source per folder. Nothing connects until the first call.
+Every foreign exception (socket, TLS, imaplib) is translated in ``_errors()`` into
+``AuthFailed`` / ``SourceUnavailable``; after a connection-level failure the connection is
+dropped, so the next call reconnects (the caller owns backoff and catch-up).
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import functools
+import re
+import ssl
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import structlog
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
+
+from responsewatch.errors import AuthFailed, ConfigError, SourceUnavailable
+from responsewatch.ports import Cursor, FolderRef, RawMessage
+
+__all__ = ["IDLE_REISSUE_S", "ImapAccount", "ImapMailSource"]
+
+log = structlog.get_logger("responsewatch.imap")
+
+TLS_MODES = ("implicit", "starttls", "none-loopback-only")
+AUTH_MODES = ("password", "xoauth2")
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+# RFC 2177 lets servers drop an IDLE after 30 min and NAT boxes often forget sooner.
+IDLE_REISSUE_S = 540.0
+# An idle_check that returns nothing this much before its timeout means the socket hit EOF.
+_EARLY_EMPTY_SLACK_S = 0.5
+_ROLE_FLAGS = ((b"\\sent", "sent"), (b"\\all", "all"), (b"\\archive", "archive"))
+
+
+@dataclass(frozen=True, slots=True)
+class ImapAccount:
+    name: str
+    host: str
+    port: int
+    tls: str  # "implicit" | "starttls" | "none-loopback-only"
+    username: str
+    secret: Callable[[], str]  # password or OAuth access token provider; never logged
+    auth: str = "password"  # "password" | "xoauth2"
+    folders: tuple[str, ...] | None = None  # None: INBOX + SPECIAL-USE \Sent \All \Archive
+    ssl_context: ssl.SSLContext | None = None  # None: system trust store, hostname checked
+    batch_size: int = 500
+    fetch_body_bytes: int = 2048  # small text part for thanks-only / agreement checks
+    timeout: float = 30.0  # connect and per-read socket timeout, so a dead server never hangs
+
+
+def _problems(a: ImapAccount) -> list[str]:
+    key = f"accounts.{a.name}"
+    out = []
+    if a.tls not in TLS_MODES:
+        out.append(f"{key}.tls: {a.tls!r} is not one of {', '.join(TLS_MODES)}")
+    elif a.tls == "none-loopback-only" and a.host.lower() not in LOOPBACK_HOSTS:
+        out.append(
+            f"{key}.tls: 'none-loopback-only' refuses host {a.host!r} (only 127.0.0.1, ::1, "
+            'localhost); use tls = "implicit" or "starttls"'
+        )
+    if a.auth not in AUTH_MODES:
+        out.append(f"{key}.auth: {a.auth!r} is not one of {', '.join(AUTH_MODES)}")
+    if not 0 < a.port < 65536:
+        out.append(f"{key}.port: {a.port} is not a TCP port")
+    if a.batch_size < 1:
+        out.append(f"{key}.batch_size: must be at least 1")
+    if a.fetch_body_bytes < 0:
+        out.append(f"{key}.fetch_body_bytes: must not be negative")
+    if a.folders is not None and not a.folders:
+        out.append(f"{key}.folders: an explicit list must name at least one folder")
+    return out
+
+
+def _is_bye(resp: object) -> bool:
+    return isinstance(resp, tuple) and bool(resp) and resp[0] == b"BYE"
+
+
+def _is_new_mail(resp: object) -> bool:
+    return isinstance(resp, tuple) and len(resp) >= 2 and resp[1] == b"EXISTS"
+
+
+def _text(value: object) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _reason(e: BaseException) -> str:
+    """The server's or the OS's words, without imaplib's ``b'...'`` wrapping."""
+    text = " ".join(_text(a) for a in e.args)
+    if text.startswith(("b'", 'b"')):
+        with contextlib.suppress(ValueError, SyntaxError):
+            text = _text(ast.literal_eval(text))
+    return text or type(e).__name__
+
+
+class ImapMailSource:
+    """``MailSource`` over IMAP. Also offers ``status()`` and ``wait_for_changes()``."""
+
+    def __init__(
+        self, account: ImapAccount, *, connect: Callable[..., IMAPClient] | None = None
+    ) -> None:
+        problems = _problems(account)
+        if problems:
+            raise ConfigError(problems)
+        self.name = account.name
+        self._account = account
+        self._connect = connect if connect is not None else IMAPClient
+        self._client: IMAPClient | None = None
+        self._selected: tuple[str, int] | None = None  # (folder name, its UIDVALIDITY)
+
+    # -- connection -------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        a = self._account
+        try:
+            yield
+        except LoginError as e:
+            self._drop()
+            log.warning("imap.login_failed", account=a.name, host=a.host, user=a.username)
+            raise AuthFailed(a.name, f"login refused for {a.username!r}: {_reason(e)}") from e
+        except SourceUnavailable:
+            self._drop()
+            raise
+        except (OSError, IMAPClientAbortError) as e:
+            # Socket, TLS (ssl.SSLError is an OSError) and EOF: the connection is gone.
+            self._drop()
+            detail = f"{a.host}:{a.port}: {type(e).__name__}: {_reason(e)}"
+            log.warning("imap.unavailable", account=a.name, detail=detail)
+            raise SourceUnavailable(a.name, detail) from e
+        except IMAPClientError as e:
+            # A NO/BAD answer or a protocol violation; the session itself may still be usable.
+            detail = f"{a.host}:{a.port}: {_reason(e)}"
+            log.warning("imap.command_failed", account=a.name, detail=detail)
+            raise SourceUnavailable(a.name, detail) from e
+
+    def _conn(self) -> IMAPClient:
+        if self._client is not None:
+            return self._client
+        a = self._account
+        if a.tls == "implicit":
+            ctx = a.ssl_context or ssl.create_default_context()
+            client = self._connect(a.host, a.port, ssl=True, ssl_context=ctx, timeout=a.timeout)
+        else:
+            client = self._connect(a.host, a.port, ssl=False, timeout=a.timeout)
+        try:
+            if a.tls == "starttls":
+                client.starttls(a.ssl_context or ssl.create_default_context())
+            client.normalise_times = False  # keep INTERNALDATE's own offset: tz-aware values
+            # imapclient turns on imaplib's per-line debug logging: it costs ~15% of a
+            # backfill and would put client mail headers into DEBUG logs.
+            client._imap.debug = 0
+            self._login(client)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                client.shutdown()
+            raise
+        self._client = client
+        log.info("imap.connected", account=a.name, host=a.host, port=a.port, tls=a.tls)
+        return client
+
+    def _login(self, client: IMAPClient) -> None:
+        a = self._account
+        secret = a.secret()
+        try:
+            if a.auth == "xoauth2":
+                client.oauth2_login(a.username, secret)
+            else:
+                client.login(a.username, secret)
+        except LoginError as e:  # an abort (connection lost) is not an auth failure: not here
+            # Servers never should echo the secret, but one that does must not reach a log.
+            detail = _reason(e).replace(secret, "***") if secret else _reason(e)
+            raise LoginError(detail) from None
+        finally:
+            del secret
+
+    def _drop(self) -> None:
+        client, self._client, self._selected = self._client, None, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.shutdown()
+
+    def _caps(self) -> frozenset[bytes]:
+        return frozenset(c.upper() for c in self._conn().capabilities())
+
+    def _select(self, folder: str) -> int:
+        """EXAMINE ``folder`` (never SELECT: read-only) and return its UIDVALIDITY."""
+        resp = self._conn().select_folder(folder, readonly=True)
+        uidvalidity = int(resp[b"UIDVALIDITY"])
+        self._selected = (folder, uidvalidity)
+        return uidvalidity
+
+    def _status(self, folder: str, items: list[bytes]) -> dict[bytes, Any]:
+        client = self._conn()
+        if self._selected is not None and self._selected[0] == folder:
+            # STATUS on the selected mailbox answers from the session's (possibly stale) view:
+            # after another client's DELETE+CREATE it would report the old UIDVALIDITY.
+            if b"UNSELECT" in self._caps():
+                client.unselect_folder()
+            else:
+                client.close_folder()  # no expunge after EXAMINE (RFC 3501 6.4.2)
+            self._selected = None
+        status: dict[bytes, Any] = client.folder_status(folder, items)
+        return status
+
+    def close(self) -> None:
+        client, self._client, self._selected = self._client, None, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.logout()
+            with contextlib.suppress(Exception):
+                client.shutdown()
+
+    # -- MailSource -------------------------------------------------------------------------
+
+    def folders(self) -> list[FolderRef]:
+        with self._errors():
+            listing = self._conn().list_folders()
+        flags_of = {
+            _text(name): {f.lower() for f in flags if isinstance(f, bytes)}
+            for flags, _delim, name in listing
+        }
+        acct = self._account.name
+        if self._account.folders is not None:
+            missing = [f for f in self._account.folders if f not in flags_of and not _inbox(f)]
+            if missing:
+                raise ConfigError(
+                    [
+                        f"accounts.{acct}.folders: {f!r} does not exist on the server"
+                        for f in missing
+                    ]
+                )
+            return [
+                FolderRef(acct, f, _role(f, flags_of.get(f, set()))) for f in self._account.folders
+            ]
+        refs = [FolderRef(acct, "INBOX", "inbox")]
+        for name, flags in flags_of.items():
+            role = _role(name, flags)
+            if role and role != "inbox" and b"\\noselect" not in flags:
+                refs.append(FolderRef(acct, name, role))
+        return refs
+
+    def uidvalidity(self, folder: FolderRef) -> int:
+        with self._errors():
+            status = self._status(folder.name, [b"UIDVALIDITY"])
+        return int(status[b"UIDVALIDITY"])
+
+    def status(self, folder: FolderRef) -> Cursor:
+        """Current UIDVALIDITY, UIDNEXT-1 and HIGHESTMODSEQ (when CONDSTORE is offered).
+
+        Take it BEFORE ``fetch_since`` if you store it as a cursor: mail arriving in between
+        is then fetched again next time instead of being skipped.
+        """
+        with self._errors():
+            items = [b"UIDVALIDITY", b"UIDNEXT"]
+            if b"CONDSTORE" in self._caps():
+                items.append(b"HIGHESTMODSEQ")
+            st = self._status(folder.name, items)
+        modseq = st.get(b"HIGHESTMODSEQ")
+        return Cursor(
+            uidvalidity=int(st[b"UIDVALIDITY"]),
+            last_uid=int(st[b"UIDNEXT"]) - 1,
+            highest_modseq=int(modseq) if modseq is not None else None,
+        )
+
+    def fetch_since(self, folder: FolderRef, cursor: Cursor | None) -> Iterator[RawMessage]:
+        """Messages with UID > ``cursor.last_uid`` in UID order, ``batch_size`` per FETCH.
+
+        A cursor from another UIDVALIDITY is ignored (everything is returned): the caller
+        compares ``uidvalidity()`` with its cursor and resets the folder.
+        """
+        a = self._account
+        with self._errors():
+            uidvalidity = self._select(folder.name)
+            start = 1
+            if cursor is not None and cursor.uidvalidity == uidvalidity:
+                start = cursor.last_uid + 1
+            # "UID n:*" always matches the highest UID, even when it is below n.
+            uids = sorted(u for u in self._conn().search(["UID", f"{start}:*"]) if u >= start)
+            gmail = b"X-GM-EXT-1" in self._caps()
+        items = ["UID", "INTERNALDATE", "FLAGS", "BODY.PEEK[HEADER]"]
+        if a.fetch_body_bytes:
+            items.append(f"BODY.PEEK[TEXT]<0.{a.fetch_body_bytes}>")
+        if gmail:
+            items.append("X-GM-THRID")
+        query = "(" + " ".join(items) + ")"
+        for i in range(0, len(uids), a.batch_size):
+            batch = uids[i : i + a.batch_size]
+            with self._errors():
+                # The caller may have used this connection for another folder between batches.
+                if (
+                    self._selected != (folder.name, uidvalidity)
+                    and self._select(folder.name) != uidvalidity
+                ):
+                    raise SourceUnavailable(a.name, f"{folder.name}: UIDVALIDITY changed")
+                got = self._fetch(folder, batch, query)
+            for uid in batch:
+                if uid in got:  # absent: expunged since the SEARCH
+                    yield got[uid]
+
+    def _fetch(self, folder: FolderRef, batch: list[int], query: str) -> dict[int, RawMessage]:
+        # imapclient's generic response parser runs at about a quarter of the speed of a
+        # raw FETCH, so this one command goes through its imaplib object (``_imap``, there
+        # since imapclient 0.x). The batch's UIDs are consecutive among the folder's UIDs,
+        # so the range names exactly them.
+        typ, data = self._conn()._imap.uid("FETCH", f"{batch[0]}:{batch[-1]}", query)
+        if typ != "OK":
+            raise IMAPClientError(f"UID FETCH failed: {data!r}")
+        wanted = set(batch)
+        out: dict[int, RawMessage] = {}
+        for text, literals in _fetch_groups(data):
+            raw = _parse_fetch(folder, text, literals)
+            if raw is not None and raw.uid in wanted:
+                out[raw.uid] = raw
+        return out
+
+    # -- new mail ---------------------------------------------------------------------------
+
+    def wait_for_changes(
+        self, folder: FolderRef, timeout: float, *, poll_interval: float = 30.0
+    ) -> bool:
+        """Block up to ``timeout`` s; True when new mail was signalled in ``folder``.
+
+        Uses IDLE (re-issued every ``IDLE_REISSUE_S``) when offered, else polls UIDNEXT.
+        A disconnect raises ``SourceUnavailable``; reconnecting is the caller's job.
+        """
+        with self._errors():
+            if b"IDLE" in self._caps():
+                return self._idle(folder, timeout)
+            return self._poll(folder, timeout, poll_interval)
+
+    def _idle(self, folder: FolderRef, timeout: float) -> bool:
+        a = self._account
+        client = self._conn()
+        self._select(folder.name)
+        deadline = time.monotonic() + timeout
+        client.idle()
+        idle_started = time.monotonic()
+        while True:
+            now = time.monotonic()
+            if now - idle_started >= IDLE_REISSUE_S:
+                _, done = client.idle_done()
+                if any(_is_new_mail(r) for r in done):
+                    return True
+                client.idle()
+                idle_started = now = time.monotonic()
+            chunk = min(deadline - now, IDLE_REISSUE_S - (now - idle_started))
+            if chunk <= 0:
+                break
+            responses = client.idle_check(timeout=chunk)
+            if any(_is_bye(r) for r in responses):
+                raise SourceUnavailable(a.name, f"{a.host}:{a.port}: server said BYE during IDLE")
+            if not responses and time.monotonic() - now < chunk - _EARLY_EMPTY_SLACK_S:
+                raise SourceUnavailable(a.name, f"{a.host}:{a.port}: connection lost during IDLE")
+            if any(_is_new_mail(r) for r in responses):
+                client.idle_done()
+                return True
+        _, done = client.idle_done()
+        return any(_is_new_mail(r) for r in done)
+
+    def _poll(self, folder: FolderRef, timeout: float, interval: float) -> bool:
+        deadline = time.monotonic() + timeout
+        before = self.status(folder)
+        while (remaining := deadline - time.monotonic()) > 0:
+            time.sleep(min(interval, remaining))
+            now = self.status(folder)
+            if (now.uidvalidity, now.last_uid) != (before.uidvalidity, before.last_uid):
+                return True
+        return False
+
+
+def _inbox(name: str) -> bool:
+    return name.upper() == "INBOX"
+
+
+def _role(name: str, flags: set[bytes]) -> str:
+    if _inbox(name):
+        return "inbox"
+    return next((role for flag, role in _ROLE_FLAGS if flag in flags), "")
+
+
+_MONTH_NAMES = b"JanFebMarAprMayJunJulAugSepOctNovDec"
+_MONTHS = {_MONTH_NAMES[i : i + 3]: i // 3 + 1 for i in range(0, 36, 3)}
+_LITERAL_TAIL = re.compile(rb"\{(\d+)\}$")
+# NAME value, where value is a number, "quoted", (list), NIL or a literal placeholder.
+_ITEM = re.compile(
+    rb"([A-Za-z0-9.\-]+(?:\[[^\]]*\](?:<\d+>)?)?) +"
+    rb'(\d+|"(?:[^"\\]|\\.)*"|\((?:[^()"]|"(?:[^"\\]|\\.)*")*\)|NIL|\x00(\d+)\x00)'
+)
+_QUOTED_ESCAPE = re.compile(rb"\\(.)")
+_USUAL = re.compile(
+    rb'\d+ \(UID (\d+) INTERNALDATE "([^"]*)" FLAGS \(([^()"]*)\)(?: X-GM-THRID (\d+))?'
+    rb" BODY\[HEADER\] \x000\x00( BODY\[TEXT\]<0> \x001\x00)?\)$"
+)
+
+
+def _fetch_groups(data: list[Any]) -> Iterator[tuple[bytes, list[bytes]]]:
+    """Group imaplib's FETCH data by message: text with ``\\0k\\0`` for literal k, literals."""
+    parts: list[bytes] = []
+    literals: list[bytes] = []
+    for element in data:
+        if element is None:
+            continue
+        head, literal = element if isinstance(element, tuple) else (element, None)
+        if head[:1].isdigit() and parts:  # "N (" starts the next message
+            yield b"".join(parts), literals
+            parts, literals = [], []
+        if literal is not None:
+            m = _LITERAL_TAIL.search(head)
+            if m is not None:
+                head = head[: m.start()] + b"\x00%d\x00" % len(literals)
+            literals.append(literal)
+        parts.append(head)
+    if parts:
+        yield b"".join(parts), literals
+
+
+def _parse_fetch(folder: FolderRef, text: bytes, literals: list[bytes]) -> RawMessage | None:
+    m = _USUAL.match(text)
+    if m is not None:  # the shape Dovecot answers with: one regex instead of a token walk
+        uid, when, flags, thread, has_text = m.groups()
+        data = literals[0] + literals[1] if has_text else literals[0]
+        thread_id = thread.decode() if thread else None
+        return RawMessage(folder, int(uid), data, _internaldate(when), thread_id, _keywords(flags))
+    return _parse_items(folder, text, literals)
+
+
+def _keywords(flags: bytes) -> tuple[str, ...]:
+    """``$RwAck \\Seen`` -> ``("$RwAck",)``: keywords only, system flags dropped."""
+    return tuple(sorted(f.decode("utf-8", "replace") for f in flags.split() if f[:1] != b"\\"))
+
+
+def _parse_items(folder: FolderRef, text: bytes, literals: list[bytes]) -> RawMessage | None:
+    """Any item order and any value form (quoted, NIL, literal): the general, slower walk."""
+    uid = None
+    internaldate = None
+    header: bytes | None = None  # None: no BODY[HEADER] item at all (unsolicited FETCH)
+    body = b""
+    keywords: tuple[str, ...] = ()
+    thread = None
+    for name, value, literal in _ITEM.findall(text, text.find(b"(") + 1):
+        name = name.upper()
+        if name == b"UID":
+            uid = int(value)
+        elif name == b"INTERNALDATE":
+            internaldate = _internaldate(value[1:-1])
+        elif name == b"FLAGS":
+            keywords = _keywords(value[1:-1])
+        elif name == b"X-GM-THRID":
+            thread = value.decode()
+        elif name.startswith((b"BODY[HEADER]", b"BODY[TEXT]")):
+            if literal:
+                content = literals[int(literal)]
+            elif value.startswith(b'"'):
+                content = _QUOTED_ESCAPE.sub(rb"\1", value[1:-1])
+            else:
+                content = b""  # NIL
+            if name.startswith(b"BODY[HEADER]"):
+                header = content
+            else:
+                body = content
+    if uid is None or header is None:
+        return None  # an unsolicited FETCH (a flag change elsewhere), not our answer
+    return RawMessage(folder, uid, header + body, internaldate, thread, keywords)
+
+
+@functools.lru_cache(maxsize=64)
+def _zone(offset: bytes) -> timezone:
+    """``b"+0130"`` -> a fixed-offset zone (cached: a mailbox uses only a few offsets)."""
+    sign = -1 if offset[:1] == b"-" else 1
+    return timezone(timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5])) * sign)
+
+
+def _internaldate(value: bytes) -> datetime | None:
+    """``"02-Mar-2026 09:15:07 +0100"`` (day may be space-padded) -> aware UTC datetime."""
+    try:
+        tz = _zone(value[21:26])
+        local = datetime(
+            int(value[7:11]),
+            _MONTHS[value[3:6]],
+            int(value[0:2]),
+            int(value[12:14]),
+            int(value[15:17]),
+            int(value[18:20]),
+            tzinfo=tz,
+        )
+    except (KeyError, ValueError):
+        try:  # a server that does not pad the day: the slow, lenient way
+            local = datetime.strptime(value.decode("ascii").strip(), "%d-%b-%Y %H:%M:%S %z")
+        except (UnicodeDecodeError, ValueError):
+            return None
+    return local.astimezone(UTC)

@@ -1,0 +1,388 @@
+"""SQLite store: header-level facts, cursors, acknowledgements. WAL, migrations by
+``PRAGMA user_version``, one writer. Derived results are never stored: they are
+recomputed from the facts, so changed rules (SLA, clients, hours) rewrite history.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from responsewatch.core.models import Message
+from responsewatch.errors import DataError
+from responsewatch.ports import Cursor, FolderRef
+
+__all__ = ["MIGRATIONS", "SqliteStore"]
+
+_SEP = "\n"
+
+
+def _v1_facts(db: sqlite3.Connection) -> None:
+    db.execute(
+        """CREATE TABLE messages (
+            message_id TEXT PRIMARY KEY,
+            from_addr TEXT,
+            to_addrs TEXT NOT NULL DEFAULT '',
+            cc_addrs TEXT NOT NULL DEFAULT '',
+            subject TEXT NOT NULL DEFAULT '',
+            date_ts REAL,
+            arrival_ts REAL,
+            in_reply_to TEXT NOT NULL DEFAULT '',
+            refs TEXT NOT NULL DEFAULT '',
+            thread_index_guid TEXT,
+            provider_thread TEXT,
+            automated INTEGER NOT NULL DEFAULT 0,
+            auto_reply INTEGER NOT NULL DEFAULT 0,
+            thanks_only INTEGER NOT NULL DEFAULT 0,
+            warnings TEXT NOT NULL DEFAULT '',
+            account TEXT NOT NULL DEFAULT '',
+            ingested_at REAL NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE locations (
+            account TEXT NOT NULL, folder TEXT NOT NULL, uidvalidity INTEGER NOT NULL,
+            uid INTEGER NOT NULL, message_id TEXT NOT NULL,
+            PRIMARY KEY (account, folder, uidvalidity, uid))"""
+    )
+    db.execute("CREATE INDEX locations_by_message ON locations(message_id)")
+    db.execute(
+        """CREATE TABLE cursors (
+            account TEXT NOT NULL, folder TEXT NOT NULL, uidvalidity INTEGER NOT NULL,
+            last_uid INTEGER NOT NULL, highest_modseq INTEGER, token TEXT,
+            updated_at REAL NOT NULL, PRIMARY KEY (account, folder))"""
+    )
+    db.execute(
+        """CREATE TABLE acks (
+            message_id TEXT PRIMARY KEY, thread_id TEXT NOT NULL, at REAL NOT NULL)"""
+    )
+    db.execute(
+        """CREATE TABLE sync_status (
+            account TEXT PRIMARY KEY, last_success REAL, messages_ingested INTEGER NOT NULL
+            DEFAULT 0)"""
+    )
+    db.execute(
+        """CREATE TABLE sync_errors (
+            account TEXT NOT NULL, kind TEXT NOT NULL, count INTEGER NOT NULL DEFAULT 0,
+            last_at REAL, PRIMARY KEY (account, kind))"""
+    )
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1_facts,)
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    have = db.execute("PRAGMA user_version").fetchone()[0]
+    if have > len(MIGRATIONS):
+        raise DataError(
+            f"the store was written by a newer responsewatch (schema {have}, this version "
+            f"knows {len(MIGRATIONS)}): upgrade responsewatch"
+        )
+    for version, step in enumerate(MIGRATIONS[have:], start=have + 1):
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            step(db)
+            db.execute(f"PRAGMA user_version = {version}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+
+def _ts(value: datetime | None) -> float | None:
+    return value.timestamp() if value is not None else None
+
+
+def _dt(value: float | None) -> datetime | None:
+    return datetime.fromtimestamp(value, UTC) if value is not None else None
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(value.split(_SEP)) if value else ()
+
+
+_COLUMNS = (
+    "message_id, from_addr, to_addrs, cc_addrs, subject, date_ts, arrival_ts, in_reply_to, "
+    "refs, thread_index_guid, provider_thread, automated, auto_reply, thanks_only, warnings"
+)
+
+
+def _row(msg: Message, account: str, now: float) -> tuple[object, ...]:
+    return (
+        msg.message_id,
+        msg.from_addr,
+        _SEP.join(msg.to),
+        _SEP.join(msg.cc),
+        msg.subject,
+        _ts(msg.date),
+        _ts(msg.arrival),
+        _SEP.join(msg.in_reply_to),
+        _SEP.join(msg.references),
+        msg.thread_index_guid,
+        msg.provider_thread,
+        int(msg.automated),
+        int(msg.auto_reply),
+        int(msg.thanks_only),
+        _SEP.join(msg.warnings),
+        account,
+        now,
+    )
+
+
+def _message(row: tuple[Any, ...]) -> Message:
+    (
+        mid,
+        sender,
+        to,
+        cc,
+        subject,
+        date_ts,
+        arrival_ts,
+        irt,
+        refs,
+        guid,
+        thread,
+        automated,
+        auto_reply,
+        thanks,
+        warnings,
+    ) = row
+    # Positional construction and no conversions for empty columns: this runs 100,000 times
+    # on every recompute.
+    return Message(
+        mid,
+        sender,
+        tuple(to.split(_SEP)) if to else (),
+        tuple(cc.split(_SEP)) if cc else (),
+        subject,
+        _fromtimestamp(date_ts, UTC) if date_ts is not None else None,
+        _fromtimestamp(arrival_ts, UTC) if arrival_ts is not None else None,
+        tuple(irt.split(_SEP)) if irt else (),
+        tuple(refs.split(_SEP)) if refs else (),
+        guid,
+        thread,
+        bool(automated),
+        bool(auto_reply),
+        bool(thanks),
+        tuple(warnings.split(_SEP)) if warnings else (),
+    )
+
+
+_fromtimestamp = datetime.fromtimestamp
+
+
+class SqliteStore:
+    """The one store implementation; open one per thread (connections are not shared)."""
+
+    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
+        self._db = db
+        self.path = path
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, path: Path, *, readonly: bool = False) -> SqliteStore:
+        path = Path(path).expanduser()
+        try:
+            if readonly:
+                db = sqlite3.connect(
+                    f"file:{path}?mode=ro",
+                    uri=True,
+                    isolation_level=None,
+                    check_same_thread=False,
+                    timeout=30,
+                )
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                db = sqlite3.connect(
+                    path, isolation_level=None, check_same_thread=False, timeout=30
+                )
+            db.execute("PRAGMA busy_timeout = 30000")
+            if not readonly:
+                db.execute("PRAGMA journal_mode = WAL")
+                db.execute("PRAGMA synchronous = NORMAL")
+                db.execute("PRAGMA foreign_keys = ON")
+                migrate(db)
+            else:
+                have = db.execute("PRAGMA user_version").fetchone()[0]
+                if have != len(MIGRATIONS):
+                    raise DataError(f"store {path}: schema {have}, expected {len(MIGRATIONS)}")
+        except sqlite3.DatabaseError as exc:
+            raise DataError(f"store {path}: {exc} (is it a responsewatch database?)") from exc
+        except OSError as exc:
+            raise DataError(f"store {path}: cannot be opened ({exc})") from exc
+        return cls(db, path)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # -- facts -------------------------------------------------------------------------
+
+    def add_messages(self, messages: Iterable[Message], *, account: str = "") -> int:
+        """Insert new facts; a Message-ID already stored is the same message (kept once)."""
+        now = datetime.now(UTC).timestamp()
+        with self._transaction() as db:
+            before = db.total_changes
+            db.executemany(
+                f"INSERT OR IGNORE INTO messages ({_COLUMNS}, account, ingested_at) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (_row(m, account, now) for m in messages),
+            )
+            added = db.total_changes - before
+            if account:
+                db.execute(
+                    "INSERT INTO sync_status (account, messages_ingested) VALUES (?, ?) "
+                    "ON CONFLICT(account) DO UPDATE SET "
+                    "messages_ingested = messages_ingested + excluded.messages_ingested",
+                    (account, added),
+                )
+            return added
+
+    def messages(self) -> Iterator[Message]:
+        cursor = self._db.execute(f"SELECT {_COLUMNS} FROM messages")
+        while rows := cursor.fetchmany(5000):
+            for row in rows:
+                yield _message(row)
+
+    def message(self, message_id: str) -> Message | None:
+        row = self._db.execute(
+            f"SELECT {_COLUMNS} FROM messages WHERE message_id = ?", (message_id,)
+        ).fetchone()
+        return _message(row) if row else None
+
+    def message_count(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM messages").fetchone()[0])
+
+    def integrity_check(self) -> str:
+        return str(self._db.execute("PRAGMA quick_check").fetchone()[0])
+
+    # -- cursors -----------------------------------------------------------------------
+
+    def cursor(self, folder: FolderRef) -> Cursor | None:
+        row = self._db.execute(
+            "SELECT uidvalidity, last_uid, highest_modseq, token FROM cursors "
+            "WHERE account = ? AND folder = ?",
+            (folder.account, folder.name),
+        ).fetchone()
+        return Cursor(row[0], row[1], row[2], row[3]) if row else None
+
+    def save_batch(
+        self, folder: FolderRef, messages: Sequence[tuple[int, Message]], cursor: Cursor
+    ) -> int:
+        """Facts, their locations and the folder's new cursor in ONE transaction, so a crash
+        at any point resumes from the last committed batch with nothing lost or doubled."""
+        now = datetime.now(UTC).timestamp()
+        with self._transaction() as db:
+            before = db.total_changes
+            db.executemany(
+                f"INSERT OR IGNORE INTO messages ({_COLUMNS}, account, ingested_at) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (_row(m, folder.account, now) for _uid, m in messages),
+            )
+            added = db.total_changes - before
+            db.executemany(
+                "INSERT OR REPLACE INTO locations VALUES (?,?,?,?,?)",
+                (
+                    (folder.account, folder.name, cursor.uidvalidity, uid, m.message_id)
+                    for uid, m in messages
+                ),
+            )
+            db.execute(
+                "INSERT OR REPLACE INTO cursors VALUES (?,?,?,?,?,?,?)",
+                (
+                    folder.account,
+                    folder.name,
+                    cursor.uidvalidity,
+                    cursor.last_uid,
+                    cursor.highest_modseq,
+                    cursor.token,
+                    now,
+                ),
+            )
+            db.execute(
+                "INSERT INTO sync_status (account, messages_ingested) VALUES (?, ?) "
+                "ON CONFLICT(account) DO UPDATE SET "
+                "messages_ingested = messages_ingested + excluded.messages_ingested",
+                (folder.account, added),
+            )
+            return added
+
+    def reset_folder(self, folder: FolderRef) -> None:
+        """Forget a folder's cursor and locations (UIDVALIDITY changed); facts stay."""
+        with self._transaction() as db:
+            db.execute(
+                "DELETE FROM cursors WHERE account = ? AND folder = ?",
+                (folder.account, folder.name),
+            )
+            db.execute(
+                "DELETE FROM locations WHERE account = ? AND folder = ?",
+                (folder.account, folder.name),
+            )
+
+    def locations(self, message_id: str) -> list[tuple[str, str, int, int]]:
+        return [
+            tuple(r)
+            for r in self._db.execute(  # type: ignore[misc]
+                "SELECT account, folder, uidvalidity, uid FROM locations WHERE message_id = ?",
+                (message_id,),
+            )
+        ]
+
+    # -- acknowledgements and sync status ------------------------------------------------
+
+    def add_ack(self, message_id: str, thread_id: str, at: datetime) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO acks VALUES (?,?,?)", (message_id, thread_id, at.timestamp())
+            )
+
+    def acks(self) -> dict[str, datetime]:
+        return {
+            str(mid): datetime.fromtimestamp(at, UTC)
+            for mid, at in self._db.execute("SELECT message_id, at FROM acks")
+        }
+
+    def record_sync_success(self, account: str, at: datetime) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO sync_status (account, last_success) VALUES (?, ?) "
+                "ON CONFLICT(account) DO UPDATE SET last_success = excluded.last_success",
+                (account, at.timestamp()),
+            )
+
+    def record_sync_error(self, account: str, kind: str, at: datetime) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO sync_errors VALUES (?, ?, 1, ?) ON CONFLICT(account, kind) "
+                "DO UPDATE SET count = count + 1, last_at = excluded.last_at",
+                (account, kind, at.timestamp()),
+            )
+
+    def sync_status(self) -> dict[str, tuple[datetime | None, int]]:
+        return {
+            str(a): (_dt(ts), int(n))
+            for a, ts, n in self._db.execute(
+                "SELECT account, last_success, messages_ingested FROM sync_status"
+            )
+        }
+
+    def sync_errors(self) -> dict[tuple[str, str], int]:
+        return {
+            (str(a), str(k)): int(n)
+            for a, k, n in self._db.execute("SELECT account, kind, count FROM sync_errors")
+        }

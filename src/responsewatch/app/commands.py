@@ -1,0 +1,372 @@
+"""Use cases behind the CLI commands (the CLI only parses arguments and prints)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from responsewatch.adapters.files import ReadStats
+from responsewatch.adapters.store import SqliteStore
+from responsewatch.app.bootstrap import App, FixedClock, bootstrap
+from responsewatch.app.pipeline import Corpus, compute, conversations_of, load_corpus
+from responsewatch.config import Settings, load_settings, settings_from_mapping
+from responsewatch.core.models import Analysis, Conversation, message_time
+from responsewatch.core.rules import ClientRule, Rules
+from responsewatch.errors import ConfigError, RwError
+
+__all__ = [
+    "AnalyzeResult",
+    "ack",
+    "analyze_paths",
+    "check",
+    "demo",
+    "parse_now",
+    "report",
+    "sync_once",
+    "thread_paths",
+]
+
+PROGRESS_AFTER_FILES = 2000
+
+
+def parse_now(value: str | None, timezone: str) -> datetime:
+    if value is None:
+        return datetime.now(ZoneInfo(timezone))
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ConfigError(
+            f"--now {value!r}: not an ISO 8601 instant (e.g. 2026-11-23T09:00 or "
+            "2026-11-23T08:00:00Z)"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=ZoneInfo(timezone))
+    return parsed
+
+
+def parse_clients(values: Sequence[str]) -> tuple[ClientRule, ...]:
+    """--client NAME=VALUE, repeatable; a name given several times gets all its rules."""
+    problems: list[str] = []
+    order: list[str] = []
+    domains: dict[str, list[str]] = {}
+    addresses: dict[str, list[str]] = {}
+    for value in values:
+        name, sep, target = value.partition("=")
+        name, target = name.strip(), target.strip().lower()
+        if not sep or not name or not target:
+            problems.append(f"--client {value!r}: expected NAME=DOMAIN or NAME=ADDRESS")
+            continue
+        if name not in domains:
+            order.append(name)
+            domains[name], addresses[name] = [], []
+        if "@" in target and not target.startswith("@"):
+            addresses[name].append(target)
+        else:
+            domains[name].append(target.lstrip("@"))
+    if problems:
+        raise ConfigError(problems)
+    return tuple(ClientRule(n, tuple(domains[n]), tuple(addresses[n])) for n in order)
+
+
+def _settings(config: Path | None, me: Sequence[str], clients: Sequence[str]) -> Settings:
+    extra_me = [m.strip().lower() for m in me if m.strip()]
+    if config is not None:
+        settings = load_settings(config)
+    else:
+        if not extra_me:
+            raise ConfigError(
+                "--me: required (give each of your addresses with --me, or --config FILE "
+                "with me.addresses)"
+            )
+        settings = settings_from_mapping({"me": {"addresses": extra_me}})
+    rules = settings.rules
+    added = parse_clients(clients)
+    rules = Rules(
+        me=rules.me | frozenset(extra_me),
+        clients=rules.clients + added,
+        sla=rules.sla,
+        hours=rules.hours,
+    )
+    return replace(settings, rules=rules)
+
+
+@contextmanager
+def _progress(enabled: bool, console: Console | None) -> Iterator[object]:
+    """A progress bar for long reads at a terminal; nothing otherwise."""
+    if not enabled or console is None:
+        yield None
+        return
+    bar = Progress(
+        SpinnerColumn(),
+        TextColumn("reading {task.completed} files"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+    task = bar.add_task("read", total=None)
+    seen = 0
+
+    def tick(_path: Path) -> None:
+        nonlocal seen
+        seen += 1
+        if seen == PROGRESS_AFTER_FILES:
+            bar.start()
+        if seen % 200 == 0:
+            bar.update(task, completed=seen)
+
+    try:
+        yield tick
+    finally:
+        bar.stop()
+
+
+@dataclass(slots=True)
+class AnalyzeResult:
+    analysis: Analysis
+    timezone: str
+    stats: ReadStats
+    corpus: Corpus
+
+    def warn(self, console: Console) -> None:
+        _warn_read(self.stats, console)
+
+
+def _warn_read(stats: ReadStats, console: Console) -> None:
+    for problem in stats.problems[:20]:
+        console.print(f"[yellow]skipped:[/] {problem}", highlight=False)
+    if stats.skipped > 20:
+        console.print(f"[yellow]… {stats.skipped - 20} more skipped[/]")
+
+
+def analyze_paths(
+    paths: Sequence[Path],
+    *,
+    me: Sequence[str],
+    clients: Sequence[str],
+    config: Path | None,
+    now: str | None,
+    progress: bool = False,
+    console: Console | None = None,
+) -> AnalyzeResult:
+    settings = _settings(config, me, clients)
+    at = parse_now(now, settings.timezone)
+    with _progress(progress, console) as tick:
+        corpus = load_corpus(list(paths), on_file=tick)  # type: ignore[arg-type]
+    analysis, _ = compute(
+        corpus.messages, settings.rules, now=at, subject_fallback=settings.subject_fallback
+    )
+    return AnalyzeResult(analysis, settings.timezone, corpus.stats, corpus)
+
+
+@dataclass(slots=True)
+class ThreadsResult:
+    conversations: list[Conversation]
+    messages: int
+    skipped: int
+    stats: ReadStats
+    corpus: Corpus
+    me: frozenset[str]
+
+    def warn(self, console: Console) -> None:
+        _warn_read(self.stats, console)
+
+
+def thread_paths(paths: Sequence[Path], *, me: Sequence[str], config: Path | None) -> ThreadsResult:
+    if config is not None or me:
+        settings = _settings(config, me, [])
+        rules, fallback = settings.rules, settings.subject_fallback
+    else:
+        rules, fallback = Rules(me=frozenset()), True
+    corpus = load_corpus(list(paths))
+    conversations = conversations_of(corpus.messages, rules, subject_fallback=fallback)
+    return ThreadsResult(
+        conversations, len(corpus.messages), corpus.stats.skipped, corpus.stats, corpus, rules.me
+    )
+
+
+def print_threads(result: ThreadsResult, console: Console) -> None:
+    table = Table(title=f"{len(result.conversations)} conversations, {result.messages} messages")
+    for column in ("Thread", "Messages", "First", "Subject"):
+        table.add_column(column)
+    for conv in result.conversations:
+        first = result.corpus.messages[conv.message_ids[0]]
+        when = message_time(first, result.me)
+        table.add_row(
+            conv.thread_id,
+            str(len(conv.message_ids)),
+            f"{when:%Y-%m-%d %H:%M}" if when else "undated",
+            first.subject[:70],
+        )
+    console.print(table)
+
+
+def _app(config: Path, now: datetime | None = None) -> App:
+    settings = load_settings(config)
+    return bootstrap(settings, clock=FixedClock(now) if now else None)
+
+
+def report(config: Path, *, now: str | None) -> tuple[Analysis, str]:
+    settings = load_settings(config)
+    if not settings.store_path.exists():
+        raise ConfigError(
+            f"store.path {settings.store_path}: no store yet; run `responsewatch sync "
+            f"--config {config} --once` first"
+        )
+    app = bootstrap(settings)
+    try:
+        return app.report(parse_now(now, settings.timezone)), settings.timezone
+    finally:
+        app.close()
+
+
+def ack(config: Path, thread_id: str, *, now: str | None) -> list[str]:
+    settings = load_settings(config)
+    app = bootstrap(settings)
+    try:
+        return app.ack(thread_id, parse_now(now, settings.timezone) if now else None)
+    finally:
+        app.close()
+
+
+def sync_once(config: Path, *, console: Console, progress: bool, once: bool) -> int:
+    if not once:
+        raise ConfigError("sync: pass --once (the long-running daemon is `responsewatch run`)")
+    settings = load_settings(config)
+    app = bootstrap(settings)
+    try:
+        bar = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.completed} messages"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            disable=not progress,
+        )
+        with bar:
+            task = bar.add_task("sync", total=None)
+            reports = app.sync_once(progress=lambda n: bar.advance(task, n))
+    finally:
+        app.close()
+    failed = 0
+    for r in reports:
+        if r.error:
+            failed += 1
+            console.print(f"[red]{r.account}: failed[/] — {r.error}", highlight=False)
+        else:
+            console.print(
+                f"{r.account}: {r.fetched} read, {r.added} new, {r.skipped} skipped",
+                highlight=False,
+            )
+    return 3 if failed else 0
+
+
+def check(config: Path, console: Console) -> int:
+    settings = load_settings(config)
+    console.print(
+        f"[green]ok[/] configuration {config}: {len(settings.accounts)} account(s), "
+        f"{len(settings.rules.clients)} client(s), store {settings.store_path}"
+    )
+    failures = 0
+    for account in settings.accounts:
+        try:
+            lines = _check_account(settings, account.name)
+        except RwError as exc:
+            failures += 1
+            console.print(f"[red]fail[/] account {account.name}: {exc}", highlight=False)
+            continue
+        for line in lines:
+            console.print(f"[green]ok[/] account {account.name}: {line}", highlight=False)
+    return 3 if failures else 0
+
+
+def _check_account(settings: Settings, name: str) -> list[str]:
+    account = next(a for a in settings.accounts if a.name == name)
+    if account.type in ("maildir", "mbox"):
+        path = Path(account.path)
+        if not path.exists():
+            raise ConfigError(f"accounts[{name}].path {path}: does not exist")
+        return [f"{account.type} at {path}"]
+    from responsewatch.app.bootstrap import make_source
+
+    source = make_source(account)
+    try:
+        folders = source.folders()
+        return [f"will read {f.name}" + (f" ({f.role})" if f.role else "") for f in folders]
+    finally:
+        source.close()
+
+
+# -- demo ---------------------------------------------------------------------------------
+
+SAMPLE_NOW = "2026-11-20T11:00:00+01:00"
+SAMPLE_CONFIG = {
+    "me": {
+        "name": "Claire Martin",
+        "addresses": ["claire@martin-conseil.fr"],
+        "timezone": "Europe/Paris",
+        "language": "fr",
+    },
+    "business_hours": {"holidays": {"country": "FR"}},
+    "clients": [
+        {"name": "Acme", "domains": ["acme.fr"], "reply_within": "8h", "warn_at": "6h"},
+        {"name": "Bolt", "domains": ["bolt-industries.com"]},
+        {"name": "Celsius", "domains": ["celsius-energie.fr"]},
+        {"name": "Dune", "addresses": ["paul.dune@gmail.com"]},
+    ],
+}
+
+
+@dataclass(slots=True)
+class DemoResult:
+    analysis: Analysis
+    timezone: str
+    intro: str
+    outro: str
+
+
+def demo(*, keep: Path | None = None) -> DemoResult:
+    sample = resources.files("responsewatch") / "sample" / "consultant.mbox"
+    workdir = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="responsewatch-demo-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        mbox = workdir / "consultant.mbox"
+        mbox.write_bytes(sample.read_bytes())
+        mapping = dict(SAMPLE_CONFIG)
+        mapping["store"] = {"path": str(workdir / "responsewatch.db")}
+        mapping["accounts"] = [{"name": "sample", "type": "mbox", "path": str(mbox)}]
+        settings = settings_from_mapping(mapping, base=workdir)
+        at = parse_now(SAMPLE_NOW, settings.timezone)
+        app = bootstrap(settings, clock=FixedClock(at), store=SqliteStore.open(settings.store_path))
+        try:
+            reports = app.sync_once()
+            failed = [r for r in reports if r.error]
+            if failed:
+                raise RwError(failed[0].error or "demo sync failed")
+            analysis = app.report(at)
+        finally:
+            app.close()
+    finally:
+        if keep is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    intro = (
+        f"Demo: Claire Martin, consultant, 4 clients; sample mailbox of "
+        f"{analysis.totals.messages} messages ingested into a throwaway SQLite store; "
+        f"report as of {SAMPLE_NOW}."
+    )
+    outro = (
+        "Next: `responsewatch analyze PATH --me you@example.com` on your own mbox/Maildir, "
+        "or copy config/example.toml and run `responsewatch sync --config FILE --once`."
+    )
+    return DemoResult(analysis, settings.timezone, intro, outro)

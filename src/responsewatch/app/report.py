@@ -1,0 +1,220 @@
+"""Rendering of an Analysis: the JSON contract, CSV, and rich tables for humans."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from responsewatch.core.models import Analysis, Conversation
+
+__all__ = ["analysis_csv", "analysis_json", "print_analysis", "threads_json"]
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat()
+
+
+def _num(value: float | None) -> float | int | None:
+    """Whole seconds print as integers; fractions (medians, --now with microseconds) stay."""
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else value
+
+
+def analysis_json(a: Analysis) -> dict[str, Any]:
+    return {
+        "now": _iso(a.now),
+        "sla": {
+            "reply_within_seconds": _num(a.reply_within_seconds),
+            "warn_at_seconds": _num(a.warn_at_seconds),
+            "clock": a.clock,
+        },
+        "totals": {
+            "messages": a.totals.messages,
+            "conversations": a.totals.conversations,
+            "automated": a.totals.automated,
+            "undated": a.totals.undated,
+        },
+        "clients": [
+            {
+                "client": c.client,
+                "client_messages": c.client_messages,
+                "turns": c.turns,
+                "replied": c.replied,
+                "replied_within_sla": c.replied_within_sla,
+                "acknowledged": c.acknowledged,
+                "awaiting": c.awaiting,
+                "overdue": c.overdue,
+                "breaches": c.breaches,
+                "median_reply_seconds": _num(c.median_reply_seconds),
+                "p90_reply_seconds": _num(c.p90_reply_seconds),
+                "median_business_reply_seconds": _num(c.median_business_reply_seconds),
+                "after_hours_replies": c.after_hours_replies,
+                "my_turns": c.my_turns,
+                "client_replied": c.client_replied,
+                "client_median_reply_seconds": _num(c.client_median_reply_seconds),
+            }
+            for c in a.clients
+        ],
+        "awaiting": [
+            {
+                "thread_id": w.thread_id,
+                "client": w.client,
+                "subject": w.subject,
+                "first_unanswered_message_id": w.first_unanswered_message_id,
+                "since": _iso(w.since),
+                "age_seconds": _num(w.age_seconds),
+                "business_age_seconds": _num(w.business_age_seconds),
+                "state": w.state.value,
+            }
+            for w in a.awaiting
+        ],
+        "replies": [
+            {
+                "thread_id": r.thread_id,
+                "client": r.client,
+                "message_id": r.message_id,
+                "reply_message_id": r.reply_message_id,
+                "received_at": _iso(r.received_at),
+                "replied_at": _iso(r.replied_at),
+                "latency_seconds": _num(r.latency_seconds),
+                "business_latency_seconds": _num(r.business_latency_seconds),
+                "within_sla": r.within_sla,
+            }
+            for r in a.replies
+        ],
+        "client_replies": [
+            {
+                "thread_id": r.thread_id,
+                "client": r.client,
+                "message_id": r.message_id,
+                "reply_message_id": r.reply_message_id,
+                "latency_seconds": _num(r.latency_seconds),
+            }
+            for r in a.client_replies
+        ],
+    }
+
+
+def threads_json(conversations: list[Conversation], messages: int, skipped: int) -> dict[str, Any]:
+    return {
+        "threads": [
+            {"thread_id": c.thread_id, "message_ids": list(c.message_ids)} for c in conversations
+        ],
+        "messages": messages,
+        "skipped": skipped,
+    }
+
+
+_CSV_FIELDS = (
+    "client",
+    "client_messages",
+    "turns",
+    "replied",
+    "replied_within_sla",
+    "acknowledged",
+    "awaiting",
+    "overdue",
+    "breaches",
+    "median_reply_seconds",
+    "p90_reply_seconds",
+    "median_business_reply_seconds",
+    "after_hours_replies",
+    "my_turns",
+    "client_replied",
+    "client_median_reply_seconds",
+)
+
+
+def analysis_csv(a: Analysis) -> str:
+    """One row per client (the per-client table of the JSON document)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=_CSV_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for row in analysis_json(a)["clients"]:
+        writer.writerow({k: "" if row[k] is None else row[k] for k in _CSV_FIELDS})
+    return out.getvalue()
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    seconds = max(0.0, seconds)
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} d"
+
+
+_STATE_STYLE = {"ok": "green", "due_soon": "yellow", "overdue": "bold red"}
+
+
+def print_analysis(a: Analysis, console: Console, *, timezone: str = "UTC") -> None:
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(timezone)
+    console.print(
+        f"[bold]responsewatch[/] as of {a.now.astimezone(tz):%Y-%m-%d %H:%M %Z} — "
+        f"{a.totals.messages} messages, {a.totals.conversations} conversations, "
+        f"{a.totals.automated} automated, {a.totals.undated} undated; "
+        f"reply within {_duration(a.reply_within_seconds)} ({a.clock} clock)"
+    )
+    if a.awaiting:
+        table = Table(title="Awaiting my reply (oldest first)", title_justify="left")
+        for column in ("State", "Client", "Age", "Business age", "Since", "Subject", "Thread"):
+            table.add_column(column, overflow="fold")
+        for w in a.awaiting:
+            table.add_row(
+                f"[{_STATE_STYLE[w.state.value]}]{w.state.value}[/]",
+                w.client,
+                _duration(w.age_seconds),
+                _duration(w.business_age_seconds),
+                f"{w.since.astimezone(tz):%Y-%m-%d %H:%M}",
+                w.subject[:60],
+                w.thread_id,
+            )
+        console.print(table)
+    else:
+        console.print("[green]Nothing awaits a reply.[/]")
+    table = Table(title="Per client", title_justify="left")
+    for column in (
+        "Client",
+        "Msgs",
+        "Turns",
+        "Replied",
+        "In SLA",
+        "Awaiting",
+        "Overdue",
+        "Breaches",
+        "Median",
+        "p90",
+        "Median (business)",
+        "After hours",
+        "My turns",
+        "Their median",
+    ):
+        table.add_column(column, justify="left" if column == "Client" else "right")
+    for c in a.clients:
+        table.add_row(
+            c.client,
+            str(c.client_messages),
+            str(c.turns),
+            str(c.replied),
+            str(c.replied_within_sla),
+            str(c.awaiting),
+            str(c.overdue),
+            str(c.breaches),
+            _duration(c.median_reply_seconds),
+            _duration(c.p90_reply_seconds),
+            _duration(c.median_business_reply_seconds),
+            str(c.after_hours_replies),
+            str(c.my_turns),
+            _duration(c.client_median_reply_seconds),
+        )
+    console.print(table)

@@ -1,0 +1,196 @@
+"""Command line: argument parsing plus one library call per command. No logic here."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from responsewatch import __version__
+from responsewatch.app import commands
+from responsewatch.app.report import analysis_csv, analysis_json, print_analysis, threads_json
+from responsewatch.errors import RwError
+from responsewatch.logs import configure_logging
+
+__all__ = ["app", "cli_errors", "main"]
+
+app = typer.Typer(
+    name="responsewatch",
+    help="Reply latency to your clients, against the 24-hour trust threshold.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, soft_wrap=True)
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class ThreadsFormat(StrEnum):
+    json = "json"
+    table = "table"
+
+
+@contextmanager
+def cli_errors() -> Iterator[None]:
+    """The one place where errors become messages and exit codes (see errors.py)."""
+    try:
+        yield
+    except RwError as exc:
+        for line in str(exc).splitlines() or [type(exc).__name__]:
+            err.print(f"[bold red]error:[/] {line}", highlight=False, markup=True)
+        raise typer.Exit(exc.exit_code) from None
+
+
+def _emit_json(doc: Any) -> None:
+    # json.dump streams chunks: a large report is never held twice as one string.
+    json.dump(doc, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="TOML configuration file.")]
+OptConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="TOML configuration file.")
+]
+NowOpt = Annotated[
+    str | None,
+    typer.Option("--now", help="Evaluate as of this ISO 8601 instant (no offset: me.timezone)."),
+]
+MeOpt = Annotated[list[str], typer.Option("--me", help="One of my addresses (repeatable).")]
+
+
+def _show(analysis: Any, fmt: Format, timezone: str) -> None:
+    if fmt is Format.json:
+        _emit_json(analysis_json(analysis))
+    elif fmt is Format.csv:
+        sys.stdout.write(analysis_csv(analysis))
+    else:
+        print_analysis(analysis, out, timezone=timezone)
+
+
+@app.command()
+def analyze(
+    paths: Annotated[list[Path], typer.Argument(help="mbox (.gz), Maildir or directory tree.")],
+    me: MeOpt = [],  # noqa: B006 - typer reads the default, never mutates it
+    client: Annotated[
+        list[str], typer.Option("--client", help="NAME=DOMAIN_OR_ADDRESS (repeatable).")
+    ] = [],  # noqa: B006
+    config: OptConfigOpt = None,
+    now: NowOpt = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
+) -> None:
+    """Analyse mailbox files: awaiting replies, reply latency, per-client statistics."""
+    with cli_errors():
+        result = commands.analyze_paths(
+            paths,
+            me=me,
+            clients=client,
+            config=config,
+            now=now,
+            progress=fmt is Format.table and err.is_terminal,
+            console=err,
+        )
+        _show(result.analysis, fmt, result.timezone)
+        result.warn(err)
+
+
+@app.command()
+def threads(
+    paths: Annotated[list[Path], typer.Argument(help="mbox (.gz), Maildir or directory tree.")],
+    me: MeOpt = [],  # noqa: B006
+    config: OptConfigOpt = None,
+    fmt: Annotated[ThreadsFormat, typer.Option("--format", "-f")] = ThreadsFormat.json,
+) -> None:
+    """Group messages into conversations and print them."""
+    with cli_errors():
+        result = commands.thread_paths(paths, me=me, config=config)
+        doc = threads_json(result.conversations, result.messages, result.skipped)
+        if fmt is ThreadsFormat.json:
+            _emit_json(doc)
+        else:
+            commands.print_threads(result, out)
+        result.warn(err)
+
+
+@app.command()
+def report(
+    config: ConfigOpt,
+    now: NowOpt = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
+) -> None:
+    """Report from the store filled by `sync`/`run`."""
+    with cli_errors():
+        analysis, timezone = commands.report(config, now=now)
+        _show(analysis, fmt, timezone)
+
+
+@app.command()
+def demo(
+    fmt: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
+    keep: Annotated[
+        Path | None, typer.Option("--keep", help="Keep the demo store in this directory.")
+    ] = None,
+) -> None:
+    """Run the whole pipeline on a bundled sample mailbox (a throwaway SQLite store)."""
+    with cli_errors():
+        result = commands.demo(keep=keep)
+        if fmt is Format.table:
+            out.print(result.intro, highlight=False)
+        _show(result.analysis, fmt, result.timezone)
+        if fmt is Format.table:
+            out.print(result.outro, highlight=False)
+
+
+@app.command()
+def ack(
+    thread_id: Annotated[str, typer.Argument(help="Conversation id from `report`.")],
+    config: ConfigOpt,
+    now: NowOpt = None,
+) -> None:
+    """Close THREAD_ID's awaiting turn without a latency ("handled elsewhere")."""
+    with cli_errors():
+        closed = commands.ack(config, thread_id, now=now)
+        out.print(f"acknowledged {len(closed)} awaiting turn(s) in {thread_id}")
+
+
+@app.command()
+def sync(
+    config: ConfigOpt,
+    once: Annotated[bool, typer.Option("--once", help="Catch up, then exit.")] = False,
+) -> None:
+    """Fetch new mail from every account into the store (`--once`: catch up and exit)."""
+    with cli_errors():
+        configure_logging()
+        code = commands.sync_once(config, console=err, progress=err.is_terminal, once=once)
+        raise typer.Exit(code)
+
+
+@app.command()
+def check(config: ConfigOpt) -> None:
+    """Validate the configuration and test each account's connection."""
+    with cli_errors():
+        code = commands.check(config, out)
+        raise typer.Exit(code)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    out.print(f"responsewatch {__version__}")
+
+
+def main() -> None:
+    configure_logging()
+    app()

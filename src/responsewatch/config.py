@@ -1,0 +1,625 @@
+"""TOML -> frozen Settings. Every problem is collected and reported at once, by key.
+
+Secrets are never read from the TOML itself: ``password_command``, ``password_env`` or
+``password_file`` (and ``oauth2`` token caches) point at them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from responsewatch.core.rules import (
+    WEEKDAYS,
+    BusinessHours,
+    ClientRule,
+    LeavePeriod,
+    Rules,
+    Sla,
+)
+from responsewatch.errors import ConfigError
+
+__all__ = [
+    "AccountSettings",
+    "SecretRef",
+    "Settings",
+    "load_settings",
+    "parse_duration",
+    "settings_from_mapping",
+]
+
+DEFAULT_STORE = "~/.local/share/responsewatch/responsewatch.db"
+DEFAULT_ARCHIVE = "~/.local/share/responsewatch/archive"
+ACCOUNT_TYPES = ("imap", "maildir", "mbox", "graph", "exchange")
+TLS_MODES = ("implicit", "starttls", "none-loopback-only")
+_PLAIN_SECRET_KEYS = ("password", "secret", "token", "client_secret", "access_token")
+
+_UNITS = {
+    "s": 1,
+    "sec": 1,
+    "second": 1,
+    "seconds": 1,
+    "m": 60,
+    "min": 60,
+    "minute": 60,
+    "minutes": 60,
+    "h": 3600,
+    "hour": 3600,
+    "hours": 3600,
+    "d": 86400,
+    "day": 86400,
+    "days": 86400,
+    "w": 604800,
+    "week": 604800,
+    "weeks": 604800,
+    "month": 2629800,  # a mean Gregorian month: 30.4375 days
+    "months": 2629800,
+}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]+)")
+
+
+def parse_duration(text: str) -> float:
+    """ "24h", "18 h", "1h30m", "60d", "2 months", "90" (seconds) -> seconds."""
+    value = text.strip().lower()
+    if re.fullmatch(r"\d+(\.\d+)?", value):
+        return float(value)
+    pos = 0
+    total = 0.0
+    for match in _DURATION_PART.finditer(value):
+        if value[pos : match.start()].strip():
+            raise ValueError(text)
+        unit = _UNITS.get(match.group(2))
+        if unit is None:
+            raise ValueError(text)
+        total += float(match.group(1)) * unit
+        pos = match.end()
+    if pos == 0 or value[pos:].strip():
+        raise ValueError(text)
+    return total
+
+
+@dataclass(frozen=True, slots=True)
+class SecretRef:
+    """Where a secret lives; resolved only when a connection is made."""
+
+    command: str | None = None
+    env: str | None = None
+    file: str | None = None
+    oauth2: Mapping[str, Any] | None = None
+
+    def describe(self) -> str:
+        if self.command:
+            return "password_command"
+        if self.env:
+            return f"environment variable {self.env}"
+        if self.file:
+            return f"file {self.file}"
+        if self.oauth2:
+            return "oauth2"
+        return "none"
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSettings:
+    name: str
+    type: str
+    host: str = ""
+    port: int = 993
+    tls: str = "implicit"
+    username: str = ""
+    secret: SecretRef = field(default_factory=SecretRef)
+    folders: tuple[str, ...] | None = None  # None = SPECIAL-USE discovery
+    path: str = ""
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    host: str
+    port: int = 465
+    tls: str = "implicit"
+    username: str = ""
+    secret: SecretRef = field(default_factory=SecretRef)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    rules: Rules
+    me_name: str = ""
+    language: str = "fr"
+    accounts: tuple[AccountSettings, ...] = ()
+    store_path: Path = field(default_factory=lambda: Path(DEFAULT_STORE).expanduser())
+    archive_path: Path = field(default_factory=lambda: Path(DEFAULT_ARCHIVE).expanduser())
+    archive_detect: bool = True
+    archive_tag_on_server: bool = False
+    metrics_listen: str = "127.0.0.1:9877"
+    digest_to: str = ""
+    digest_at: time = time(7, 30)
+    digest_smtp: SmtpSettings | None = None
+    quiet_after_s: float = 60 * 86400.0
+    subject_fallback: bool = True
+    source: Path | None = None
+
+    @property
+    def timezone(self) -> str:
+        return self.rules.hours.timezone
+
+
+_SCHEMA: dict[str, tuple[str, ...]] = {
+    "": (
+        "me",
+        "sla",
+        "business_hours",
+        "clients",
+        "accounts",
+        "store",
+        "archive",
+        "metrics",
+        "digest",
+        "insights",
+        "threading",
+    ),
+    "me": ("name", "addresses", "timezone", "language"),
+    "sla": ("reply_within", "warn_at", "clock", "count_cc"),
+    "business_hours": ("days", "start", "end", "holidays", "leave"),
+    "business_hours.holidays": ("country", "subdivision"),
+    "business_hours.leave": ("from", "to"),
+    "clients": (
+        "name",
+        "domains",
+        "addresses",
+        "reply_within",
+        "warn_at",
+        "mission_start",
+        "mission_length",
+    ),
+    "accounts": (
+        "name",
+        "type",
+        "host",
+        "port",
+        "tls",
+        "username",
+        "password_command",
+        "password_env",
+        "password_file",
+        "oauth2",
+        "folders",
+        "path",
+        "tenant_id",
+        "client_id",
+        "mailbox",
+        "server",
+        "auth",
+        "batch_size",
+        "autodiscover",
+    ),
+    "store": ("path",),
+    "archive": ("path", "detect", "tag_on_server"),
+    "metrics": ("listen",),
+    "digest": ("to", "at", "smtp", "skip_when_empty", "weekends", "misfire_grace", "language"),
+    "digest.smtp": (
+        "host",
+        "port",
+        "tls",
+        "username",
+        "password_command",
+        "password_env",
+        "password_file",
+    ),
+    "insights": ("quiet_after",),
+    "threading": ("subject_fallback",),
+}
+
+
+class _Collector:
+    """Gathers problems so the user sees all of them at once."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def add(self, key: str, why: str) -> None:
+        self.problems.append(f"{key}: {why}")
+
+    def check_keys(self, table: Mapping[str, Any], schema_key: str, where: str) -> None:
+        allowed = _SCHEMA[schema_key]
+        for key in table:
+            if key in allowed:
+                continue
+            if key in _PLAIN_SECRET_KEYS:
+                self.add(
+                    f"{where}{key}",
+                    "secrets are never read from the config file; use password_command, "
+                    "password_env or password_file instead",
+                )
+                continue
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = (
+                f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(allowed)}"
+            )
+            self.add(f"{where}{key}", f"unknown key{hint}")
+
+    def get(
+        self,
+        table: Mapping[str, Any],
+        key: str,
+        where: str,
+        kind: type | tuple[type, ...],
+        default: Any,
+        convert: Callable[[Any], Any] | None = None,
+        fix: str = "",
+    ) -> Any:
+        if key not in table:
+            return default
+        value = table[key]
+        if isinstance(value, bool) and kind in (int, float, (int, float)):
+            self.add(f"{where}{key}", f"expected a number, got {value!r}")
+            return default
+        if not isinstance(value, kind):
+            names = (
+                kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            )
+            self.add(f"{where}{key}", f"expected {names}, got {value!r}{fix}")
+            return default
+        if convert is None:
+            return value
+        try:
+            return convert(value)
+        except (ValueError, KeyError, TypeError):
+            self.add(f"{where}{key}", f"invalid value {value!r}{fix}")
+            return default
+
+
+def _duration(value: str) -> float:
+    seconds = parse_duration(value)
+    if seconds <= 0:
+        raise ValueError(value)
+    return seconds
+
+
+def _clock_time(value: str) -> time:
+    return time.fromisoformat(value if len(value) > 4 else "0" + value)
+
+
+def _secret(c: _Collector, table: Mapping[str, Any], where: str, required: bool) -> SecretRef:
+    ref = SecretRef(
+        command=c.get(table, "password_command", where, str, None),
+        env=c.get(table, "password_env", where, str, None),
+        file=c.get(table, "password_file", where, str, None),
+        oauth2=c.get(table, "oauth2", where, dict, None),
+    )
+    given = [k for k in ("command", "env", "file", "oauth2") if getattr(ref, k)]
+    if len(given) > 1:
+        c.add(
+            f"{where}password_*",
+            "give only one of password_command, password_env, password_file, oauth2",
+        )
+    if required and not given:
+        c.add(
+            f"{where}password_command",
+            "missing: set password_command, password_env, "
+            "password_file or oauth2 so the secret is never written in this file",
+        )
+    return ref
+
+
+def _is_loopback(host: str) -> bool:
+    if host in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _rules(c: _Collector, raw: Mapping[str, Any]) -> tuple[Rules, str, str]:
+    me = raw.get("me", {})
+    if not isinstance(me, dict):
+        c.add("me", "must be a table: [me]")
+        me = {}
+    c.check_keys(me, "me", "me.")
+    addresses = c.get(me, "addresses", "me.", list, [])
+    if not addresses:
+        c.add("me.addresses", 'required: list every address of yours, e.g. ["me@example.com"]')
+    bad = [a for a in addresses if not isinstance(a, str) or "@" not in a]
+    if bad:
+        c.add("me.addresses", f"not e-mail addresses: {bad!r}")
+    tz_name = c.get(me, "timezone", "me.", str, "Europe/Paris")
+    try:
+        ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        c.add(
+            "me.timezone", f"unknown time zone {tz_name!r}; use an IANA name such as 'Europe/Paris'"
+        )
+        tz_name = "Europe/Paris"
+    language = c.get(me, "language", "me.", str, "fr")
+    if language not in ("fr", "en"):
+        c.add("me.language", f"must be 'fr' or 'en', got {language!r}")
+    name = c.get(me, "name", "me.", str, "")
+
+    sla_raw = raw.get("sla", {})
+    c.check_keys(sla_raw, "sla", "sla.")
+    fix = ' (write a duration such as "24h", "90m" or "2d")'
+    within = c.get(sla_raw, "reply_within", "sla.", str, 86400.0, _duration, fix)
+    warn = c.get(sla_raw, "warn_at", "sla.", str, 64800.0, _duration, fix)
+    clock = c.get(sla_raw, "clock", "sla.", str, "calendar")
+    if clock not in ("calendar", "business"):
+        c.add("sla.clock", f"must be 'calendar' or 'business', got {clock!r}")
+        clock = "calendar"
+    if warn > within:
+        c.add(
+            "sla.warn_at", f"must not be later than sla.reply_within ({warn:.0f}s > {within:.0f}s)"
+        )
+    sla = Sla(within, warn, clock, bool(c.get(sla_raw, "count_cc", "sla.", bool, False)))
+
+    hours = _business_hours(c, raw.get("business_hours", {}), tz_name)
+    clients = _clients(c, raw.get("clients", []))
+    me_set = frozenset(a.lower().strip() for a in addresses if isinstance(a, str))
+    return Rules(me=me_set, clients=clients, sla=sla, hours=hours), name, language
+
+
+def _business_hours(c: _Collector, raw: Mapping[str, Any], tz_name: str) -> BusinessHours:
+    c.check_keys(raw, "business_hours", "business_hours.")
+    where = "business_hours."
+    days_raw = c.get(raw, "days", where, list, list(WEEKDAYS[:5]))
+    days: list[int] = []
+    for d in days_raw:
+        if isinstance(d, str) and d.lower()[:3] in WEEKDAYS:
+            days.append(WEEKDAYS.index(d.lower()[:3]))
+        else:
+            c.add(
+                "business_hours.days", f"unknown day {d!r}; use mon, tue, wed, thu, fri, sat, sun"
+            )
+    fix = ' (write "HH:MM", e.g. "09:00")'
+    start = c.get(raw, "start", where, str, time(9), _clock_time, fix)
+    end = c.get(raw, "end", where, str, time(18), _clock_time, fix)
+    if end <= start:
+        c.add("business_hours.end", "must be later than business_hours.start")
+    holidays = c.get(raw, "holidays", where, dict, {})
+    c.check_keys(holidays, "business_hours.holidays", "business_hours.holidays.")
+    country = c.get(holidays, "country", "business_hours.holidays.", str, None)
+    subdivision = c.get(holidays, "subdivision", "business_hours.holidays.", (str, int), None)
+    if country is not None:
+        import holidays as holidays_lib
+
+        try:
+            holidays_lib.country_holidays(
+                country, subdiv=str(subdivision) if subdivision is not None else None
+            )
+        except (NotImplementedError, KeyError, ValueError) as exc:
+            c.add(
+                "business_hours.holidays",
+                f"{exc} (country is an ISO code such as 'FR'; subdivision e.g. '57' for Moselle)",
+            )
+            country = None
+    leave: list[LeavePeriod] = []
+    for i, period in enumerate(c.get(raw, "leave", where, list, [])):
+        key = f"business_hours.leave[{i}]"
+        if not isinstance(period, dict):
+            c.add(key, 'must be a table like { from = "2026-08-03", to = "2026-08-21" }')
+            continue
+        c.check_keys(period, "business_hours.leave", key + ".")
+        first = _as_date(c, period.get("from"), key + ".from")
+        last = _as_date(c, period.get("to"), key + ".to")
+        if first and last:
+            if last < first:
+                c.add(key, "'to' is before 'from'")
+            else:
+                leave.append(LeavePeriod(first, last))
+    return BusinessHours(
+        timezone=tz_name,
+        days=tuple(sorted(set(days))) if days else (0, 1, 2, 3, 4),
+        start=start,
+        end=end,
+        holidays_country=country,
+        holidays_subdivision=str(subdivision) if subdivision is not None else None,
+        leave=tuple(leave),
+    )
+
+
+def _as_date(c: _Collector, value: Any, key: str) -> date | None:
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    c.add(key, f"expected a date like 2026-08-03, got {value!r}")
+    return None
+
+
+def _clients(c: _Collector, raw: Any) -> tuple[ClientRule, ...]:
+    if not isinstance(raw, list):
+        c.add("clients", "must be an array of tables: [[clients]]")
+        return ()
+    out: list[ClientRule] = []
+    seen: set[str] = set()
+    for i, table in enumerate(raw):
+        where = f"clients[{i}]."
+        if not isinstance(table, dict):
+            c.add(f"clients[{i}]", "must be a table")
+            continue
+        c.check_keys(table, "clients", where)
+        name = c.get(table, "name", where, str, "")
+        if not name:
+            c.add(f"{where}name", "required")
+        elif name in seen:
+            c.add(f"{where}name", f"duplicate client name {name!r}")
+        seen.add(name)
+        domains = tuple(
+            d.lower().strip().lstrip("@") for d in c.get(table, "domains", where, list, [])
+        )
+        addresses = tuple(a.lower().strip() for a in c.get(table, "addresses", where, list, []))
+        if not domains and not addresses:
+            c.add(f"{where}domains", "give at least one domain or address for this client")
+        fix = ' (write a duration such as "8h")'
+        within = c.get(table, "reply_within", where, str, None, _duration, fix)
+        warn = c.get(table, "warn_at", where, str, None, _duration, fix)
+        start = table.get("mission_start")
+        mission_start = _as_date(c, start, f"{where}mission_start") if start is not None else None
+        length = c.get(
+            table, "mission_length", where, str, None, _duration, ' (write e.g. "2 months" or "8w")'
+        )
+        out.append(
+            ClientRule(
+                name=name,
+                domains=domains,
+                addresses=addresses,
+                reply_within_s=within,
+                warn_at_s=warn,
+                mission_start=mission_start,
+                mission_length_days=round(length / 86400) if length else None,
+            )
+        )
+    return tuple(out)
+
+
+def _accounts(c: _Collector, raw: Any, base: Path) -> tuple[AccountSettings, ...]:
+    if not isinstance(raw, list):
+        c.add("accounts", "must be an array of tables: [[accounts]]")
+        return ()
+    out: list[AccountSettings] = []
+    names: set[str] = set()
+    for i, table in enumerate(raw):
+        where = f"accounts[{i}]."
+        if not isinstance(table, dict):
+            c.add(f"accounts[{i}]", "must be a table")
+            continue
+        c.check_keys(table, "accounts", where)
+        name = c.get(table, "name", where, str, f"account{i}")
+        if name in names:
+            c.add(f"{where}name", f"duplicate account name {name!r}")
+        names.add(name)
+        kind = c.get(table, "type", where, str, "imap")
+        if kind not in ACCOUNT_TYPES:
+            c.add(f"{where}type", f"must be one of {', '.join(ACCOUNT_TYPES)}, got {kind!r}")
+        host = c.get(table, "host", where, str, "")
+        tls = c.get(table, "tls", where, str, "implicit")
+        if tls not in TLS_MODES:
+            c.add(f"{where}tls", f"must be one of {', '.join(TLS_MODES)}, got {tls!r}")
+        if tls == "none-loopback-only" and host and not _is_loopback(host):
+            c.add(
+                f"{where}tls",
+                f"'none-loopback-only' refuses host {host!r}: plain IMAP is "
+                "allowed to 127.0.0.1/::1 only; use implicit or starttls",
+            )
+        port = c.get(table, "port", where, int, 993 if tls == "implicit" else 143)
+        folders_raw = table.get("folders", "auto")
+        folders: tuple[str, ...] | None = None
+        if isinstance(folders_raw, list) and all(isinstance(f, str) for f in folders_raw):
+            folders = tuple(folders_raw)
+        elif folders_raw != "auto":
+            c.add(f"{where}folders", 'must be "auto" or a list of folder names')
+        path = c.get(table, "path", where, str, "")
+        if kind == "imap" and not host:
+            c.add(f"{where}host", "required for an imap account")
+        if kind in ("maildir", "mbox"):
+            if not path:
+                c.add(f"{where}path", f"required for a {kind} account")
+            else:
+                resolved = (base / Path(path).expanduser()).resolve()
+                path = str(resolved)
+        secret = _secret(c, table, where, required=kind in ("imap", "exchange"))
+        extra = {
+            k: v
+            for k, v in table.items()
+            if k
+            in ("tenant_id", "client_id", "mailbox", "server", "auth", "batch_size", "autodiscover")
+        }
+        out.append(
+            AccountSettings(
+                name,
+                kind,
+                host,
+                port,
+                tls,
+                c.get(table, "username", where, str, ""),
+                secret,
+                folders,
+                path,
+                extra,
+            )
+        )
+    return tuple(out)
+
+
+def settings_from_mapping(
+    raw: Mapping[str, Any], *, base: Path | None = None, source: Path | None = None
+) -> Settings:
+    c = _Collector()
+    base = base or Path.cwd()
+    c.check_keys(raw, "", "")
+    rules, name, language = _rules(c, raw)
+    accounts = _accounts(c, raw.get("accounts", []), base)
+    store = raw.get("store", {})
+    c.check_keys(store, "store", "store.")
+    archive = raw.get("archive", {})
+    c.check_keys(archive, "archive", "archive.")
+    metrics = raw.get("metrics", {})
+    c.check_keys(metrics, "metrics", "metrics.")
+    listen = c.get(metrics, "listen", "metrics.", str, "127.0.0.1:9877")
+    if listen.rpartition(":")[2].isdigit() is False:
+        c.add("metrics.listen", f"expected HOST:PORT such as 127.0.0.1:9877, got {listen!r}")
+    digest = raw.get("digest", {})
+    c.check_keys(digest, "digest", "digest.")
+    smtp = None
+    if "smtp" in digest and isinstance(digest["smtp"], dict):
+        s = digest["smtp"]
+        c.check_keys(s, "digest.smtp", "digest.smtp.")
+        smtp = SmtpSettings(
+            host=c.get(s, "host", "digest.smtp.", str, ""),
+            port=c.get(s, "port", "digest.smtp.", int, 465),
+            tls=c.get(s, "tls", "digest.smtp.", str, "implicit"),
+            username=c.get(s, "username", "digest.smtp.", str, ""),
+            secret=_secret(c, s, "digest.smtp.", required=False),
+        )
+    insights = raw.get("insights", {})
+    c.check_keys(insights, "insights", "insights.")
+    threading = raw.get("threading", {})
+    c.check_keys(threading, "threading", "threading.")
+    store_path = c.get(store, "path", "store.", str, DEFAULT_STORE)
+    archive_path = c.get(archive, "path", "archive.", str, DEFAULT_ARCHIVE)
+    settings = Settings(
+        rules=rules,
+        me_name=name,
+        language=language,
+        accounts=accounts,
+        store_path=(base / Path(store_path).expanduser()).resolve(),
+        archive_path=(base / Path(archive_path).expanduser()).resolve(),
+        archive_detect=c.get(archive, "detect", "archive.", bool, True),
+        archive_tag_on_server=c.get(archive, "tag_on_server", "archive.", bool, False),
+        metrics_listen=listen,
+        digest_to=c.get(digest, "to", "digest.", str, ""),
+        digest_at=c.get(digest, "at", "digest.", str, time(7, 30), _clock_time, ' (write "HH:MM")'),
+        digest_smtp=smtp,
+        quiet_after_s=c.get(insights, "quiet_after", "insights.", str, 60 * 86400.0, _duration),
+        subject_fallback=c.get(threading, "subject_fallback", "threading.", bool, True),
+        source=source,
+    )
+    if c.problems:
+        where = f"{source}: " if source else ""
+        raise ConfigError([f"{where}{p}" for p in c.problems])
+    return settings
+
+
+def load_settings(path: Path) -> Settings:
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"--config {path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"--config {path}: cannot be read ({exc})") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    return settings_from_mapping(raw, base=path.parent.resolve(), source=path)

@@ -1,0 +1,162 @@
+"""Which messages count: automated mail, out-of-office replies, thanks-only notes.
+
+Pure functions over already-unfolded header fields (lower-cased names) and text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+__all__ = [
+    "ACKNOWLEDGEMENTS",
+    "is_auto_reply",
+    "is_automated",
+    "is_thanks_only",
+    "new_text",
+]
+
+Fields = Mapping[str, Sequence[str]]
+
+_AUTOMATED_PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply"})
+# DESIGN.md names noreply, no-reply, donotreply, mailer-daemon, postmaster, notifications
+# "such as": the spelling variants below are the same intent, seen in real mail.
+_ROBOT_LOCAL_PARTS = frozenset(
+    {
+        "noreply",
+        "no-reply",
+        "no_reply",
+        "donotreply",
+        "do-not-reply",
+        "do_not_reply",
+        "mailer-daemon",
+        "postmaster",
+        "notifications",
+        "notification",
+    }
+)
+_AUTO_REPLY_SUBJECT = re.compile(
+    r"^\s*(automatic reply|auto(matic)?[- ]?reply|r[ée]ponse automatique|out of (the )?office|"
+    r"absence|abwesenheitsnotiz|autoreply)\b",
+    re.IGNORECASE,
+)
+
+
+def _first(fields: Fields, name: str) -> str | None:
+    values = fields.get(name)
+    return values[0] if values else None
+
+
+def is_robot_address(address: str | None) -> bool:
+    if not address:
+        return False
+    local = address.partition("@")[0].split("+", 1)[0]
+    return local in _ROBOT_LOCAL_PARTS
+
+
+def is_automated(fields: Fields, from_addr: str | None) -> bool:
+    """DESIGN.md "Automated mail": any one signal is enough."""
+    auto_submitted = _first(fields, "auto-submitted")
+    if auto_submitted is not None and auto_submitted.split(";", 1)[0].strip().lower() != "no":
+        return True
+    precedence = _first(fields, "precedence")
+    if precedence is not None and precedence.strip().lower() in _AUTOMATED_PRECEDENCE:
+        return True
+    if any(
+        name in fields for name in ("list-id", "list-unsubscribe", "x-autoreply", "x-autorespond")
+    ):
+        return True
+    for return_path in fields.get("return-path", ()):
+        if return_path.replace(" ", "").replace("\t", "") == "<>":
+            return True
+    content_type = _first(fields, "content-type")
+    if content_type is not None and content_type.split(";", 1)[0].strip().lower() == (
+        "multipart/report"
+    ):
+        return True
+    return is_robot_address(from_addr)
+
+
+def is_auto_reply(fields: Fields, subject: str) -> bool:
+    """Out-of-office and other auto-replies (kept for the digest, never clock events)."""
+    auto_submitted = (_first(fields, "auto-submitted") or "").strip().lower()
+    if auto_submitted.startswith("auto-replied"):
+        return True
+    if "x-autoreply" in fields or "x-autorespond" in fields:
+        return True
+    return bool(_AUTO_REPLY_SUBJECT.match(subject))
+
+
+# -- thanks-only ---------------------------------------------------------------------------
+
+ACKNOWLEDGEMENTS = (
+    "merci",
+    "thanks",
+    "thank you",
+    "ok",
+    "d'accord",
+    "parfait",
+    "bien reçu",
+    "noted",
+    "reçu",
+    "super",
+    "top",
+    "great",
+)
+_ACK_RE = re.compile(
+    r"(?<![\w'])("
+    + "|".join(re.escape(a).replace("'", "['’]") for a in ACKNOWLEDGEMENTS)
+    + r")(?![\w])",
+    re.IGNORECASE,
+)
+_REPLY_HEADER_RE = re.compile(
+    r"^\s*("
+    r"-{2,}\s*(original message|message d'origine|message d’origine|forwarded message|"
+    r"message transféré|message transfere)\s*-{2,}"
+    r"|_{10,}\s*$"
+    r"|(de|from|von|envoyé|sent)\s?:\s*\S"
+    r")",
+    re.IGNORECASE,
+)
+_WROTE_LINE_RE = re.compile(
+    r"^\s*(le|on|am|el|il)\s.*\b(a écrit|a ecrit|wrote|schrieb|escribió|ha scritto)\s*:\s*$",
+    re.IGNORECASE,
+)
+_WROTE_START_RE = re.compile(r"^\s*(le|on)\s", re.IGNORECASE)
+_WROTE_END_RE = re.compile(r"\b(a écrit|a ecrit|wrote)\s*:\s*$", re.IGNORECASE)
+_WORD_RE = re.compile(r"\w", re.UNICODE)
+_MAX_WORDS = 12
+
+
+def new_text(text: str) -> str:
+    """The part of a body its author wrote now: no quoted lines, reply headers or signature."""
+    kept: list[str] = []
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped in ("--", "-- "):
+            break
+        if line.lstrip().startswith(">"):
+            continue
+        if _REPLY_HEADER_RE.match(line) or _WROTE_LINE_RE.match(line):
+            break
+        # "Le lun. 3 nov. 2025 à 10:00, Jean <j@x.fr> a\nécrit :" wraps over two lines.
+        if (
+            _WROTE_START_RE.match(line)
+            and i + 1 < len(lines)
+            and _WROTE_END_RE.search(line + " " + lines[i + 1].strip())
+        ):
+            break
+        kept.append(line)
+    return "\n".join(kept).strip()
+
+
+def is_thanks_only(text: str) -> bool:
+    """At most 12 words, no question mark, and an acknowledgement, in the new text."""
+    written = new_text(text)
+    if "?" in written:
+        return False
+    words = [w for w in written.split() if _WORD_RE.search(w)]
+    if not words or len(words) > _MAX_WORDS:
+        return False
+    return _ACK_RE.search(written) is not None

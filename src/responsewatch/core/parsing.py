@@ -1,0 +1,415 @@
+"""Raw message bytes -> :class:`Message`. Never raises: bad parts become warnings.
+
+The header block is split and unfolded by hand (the stdlib parser does far more
+work than header facts need), values are decoded leniently, and the body is only
+looked at for the thanks-only check, bounded to its first few kilobytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import html as html_module
+import quopri
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from email.header import decode_header
+from email.utils import getaddresses, parsedate_tz
+
+from responsewatch.core.classify import is_auto_reply, is_automated, is_thanks_only
+from responsewatch.core.models import Message
+
+__all__ = [
+    "HeaderBlock",
+    "decode_encoded_words",
+    "parse_date",
+    "parse_message",
+    "split_header_block",
+]
+
+_BODY_SCAN_BYTES = 16384
+_ANY_FIELD_RE = re.compile(rb"^[\x21-\x39\x3b-\x7e]+[ \t]*:", re.M)
+_SIMPLE_ADDR_RE = re.compile(r"^[^@\s<>,;:\"()\[\]\\]+@[^@\s<>,;:\"()\[\]\\]+$")
+_ANGLE_ID_RE = re.compile(r"<([^<>]*)>")
+_ENCODED_WORD_RE = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
+_CHARSET_RE = re.compile(r'charset\s*=\s*"?([^";\s]+)"?', re.IGNORECASE)
+_BOUNDARY_RE = re.compile(r'boundary\s*=\s*(?:"([^"]+)"|([^;\s]+))', re.IGNORECASE)
+_TAG_RE = re.compile(r"<[^>]*>")
+_WANTED = frozenset(
+    {
+        "message-id",
+        "from",
+        "to",
+        "cc",
+        "subject",
+        "date",
+        "received",
+        "in-reply-to",
+        "references",
+        "thread-index",
+        "auto-submitted",
+        "precedence",
+        "list-id",
+        "list-unsubscribe",
+        "x-autoreply",
+        "x-autorespond",
+        "return-path",
+        "content-type",
+        "content-transfer-encoding",
+        "x-gm-thrid",
+    }
+)
+_WANTED_RE = re.compile(
+    rb"^(" + b"|".join(re.escape(n.encode()) for n in sorted(_WANTED)) + rb")[ \t]*:"
+    rb"([^\n]*(?:\n[ \t][^\n]*)*)",
+    re.M | re.I,
+)
+
+
+class HeaderBlock:
+    """Unfolded header fields of one message (only the ones we use), plus the raw block."""
+
+    __slots__ = ("body_offset", "field_count", "fields", "raw")
+
+    def __init__(self, fields: dict[str, list[str]], raw: bytes, body_offset: int, count: int):
+        self.fields = fields
+        self.raw = raw
+        self.body_offset = body_offset
+        self.field_count = count
+
+
+def _decode_bytes(value: bytes) -> str:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
+
+
+def _normalise_newlines(data: bytes) -> bytes:
+    if b"\r" not in data:
+        return data
+    if b"\n" not in data[:4096]:
+        return data.replace(b"\r", b"\n")  # old Mac line endings
+    return data
+
+
+def split_header_block(data: bytes) -> HeaderBlock:
+    """Split at the blank line ending the header; unfold continuation lines."""
+    data = _normalise_newlines(data)
+    # The header ends at the first empty line (LF LF or CRLF CRLF; mixed endings too);
+    # the block keeps its final line break. str.find runs in C, a regex here would not.
+    end = body_offset = len(data)
+    if data.startswith((b"\n", b"\r\n")):
+        end, body_offset = 0, (2 if data.startswith(b"\r\n") else 1)
+    else:
+        lf = data.find(b"\n\n")
+        crlf = data.find(b"\n\r\n")
+        if lf >= 0 and (crlf < 0 or lf < crlf):
+            end, body_offset = lf + 1, lf + 2
+        elif crlf >= 0:
+            end, body_offset = crlf + 1, crlf + 3
+    raw = data[:end]
+    fields: dict[str, list[str]] = {}
+    # One regex pass finds only the fields we use and unfolds them in C.
+    for match in _WANTED_RE.finditer(raw):
+        name = match.group(1).decode("ascii").lower()
+        value = match.group(2)
+        if b"\n" in value:
+            value = b" ".join(part.strip() for part in value.split(b"\n"))
+        fields.setdefault(name, []).append(_decode_bytes(value).strip())
+    count = len(fields) or (1 if _ANY_FIELD_RE.search(raw) else 0)
+    return HeaderBlock(fields, raw, body_offset, count)
+
+
+def decode_encoded_words(value: str) -> str:
+    """RFC 2047 decoding that survives unknown charsets and broken encodings."""
+    if "=?" not in value or _ENCODED_WORD_RE.search(value) is None:
+        return value
+    try:
+        parts = decode_header(value)
+    except Exception:
+        return value
+    out: list[str] = []
+    for chunk, charset in parts:
+        if isinstance(chunk, str):
+            out.append(chunk)
+            continue
+        for candidate in (charset, "utf-8", "latin-1"):
+            if candidate is None:
+                continue
+            try:
+                out.append(chunk.decode(candidate))
+                break
+            except (LookupError, UnicodeDecodeError):
+                continue
+    return "".join(out)
+
+
+def parse_date(value: str | None) -> datetime | None:
+    """An RFC 5322 date (leniently) as aware UTC; a missing zone counts as UTC."""
+    if not value:
+        return None
+    try:
+        parsed = parsedate_tz(value)
+    except Exception:
+        return None
+    if parsed is None:
+        return None
+    try:
+        year = parsed[0]
+        if year < 100:
+            year += 2000 if year < 50 else 1900
+        offset = parsed[9] or 0
+        local = datetime(year, parsed[1], parsed[2], parsed[3], parsed[4], parsed[5])
+        return (local - timedelta(seconds=offset)).replace(tzinfo=UTC)
+    except (ValueError, OverflowError, TypeError):
+        return None
+
+
+def _message_id(value: str | None) -> str | None:
+    if value is None:
+        return None
+    match = _ANGLE_ID_RE.search(value)
+    found = match.group(1).strip() if match else value.strip().strip("<>").strip()
+    return found or None
+
+
+def _id_list(values: Sequence[str]) -> tuple[str, ...]:
+    ids: list[str] = []
+    for value in values:
+        found = [i.strip() for i in _ANGLE_ID_RE.findall(value)]
+        if not found:
+            bare = value.strip()
+            # Bare "id@host" (no brackets) is common in list archives; free text is not an id.
+            if bare and "@" in bare and not any(c.isspace() for c in bare):
+                found = [bare]
+        # Interned: the same ids recur in every later message of a conversation.
+        ids.extend(sys.intern(i) for i in found if i)
+    return tuple(dict.fromkeys(ids))
+
+
+def _fast_addresses(values: Sequence[str]) -> list[str] | None:
+    """The common shapes (``a@b``, ``Name <a@b>``, comma lists) without the stdlib parser;
+    None when quoting, comments or groups need the real thing."""
+    out: list[str] = []
+    for value in values:
+        if '"' in value or "(" in value or ";" in value or "\\" in value:
+            return None
+        for part in value.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if "<" in part:
+                start = part.rfind("<")
+                stop = part.find(">", start)
+                if stop < 0 or ":" in part:
+                    return None
+                part = part[start + 1 : stop].strip()
+            if not _SIMPLE_ADDR_RE.match(part):
+                return None
+            out.append(part.lower())
+    return out
+
+
+def _addresses(values: Sequence[str], warnings: list[str], field: str) -> tuple[str, ...]:
+    if not values:
+        return ()
+    fast = _fast_addresses(values)
+    if fast is not None:
+        return tuple(dict.fromkeys(sys.intern(a) for a in fast))
+    out: list[str] = []
+    try:
+        pairs = getaddresses(values)
+    except Exception:
+        warnings.append(f"bad-address:{field}")
+        return ()
+    for _name, addr in pairs:
+        addr = addr.strip().lower()
+        if not addr:
+            continue
+        if "@" not in addr or any(c.isspace() for c in addr):
+            warnings.append(f"bad-address:{field}")
+            continue
+        out.append(sys.intern(addr))
+    return tuple(dict.fromkeys(out))
+
+
+def _thread_index_guid(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        raw = base64.b64decode("".join(value.split()), validate=False)
+    except (binascii.Error, ValueError):
+        return None
+    if len(raw) < 22:
+        return None
+    return raw[6:22].hex()
+
+
+def _received_date(values: Sequence[str]) -> datetime | None:
+    if not values:
+        return None
+    top = values[0]
+    if ";" not in top:
+        return None
+    return parse_date(top.rpartition(";")[2].strip())
+
+
+def _decode_payload(payload: bytes, cte: str, charset: str | None) -> str:
+    cte = cte.strip().lower()
+    try:
+        if cte == "base64":
+            payload = base64.b64decode(b"".join(payload.split()), validate=False)
+        elif cte == "quoted-printable":
+            payload = quopri.decodestring(payload)
+    except (binascii.Error, ValueError):
+        pass
+    for candidate in (charset, "utf-8", "latin-1"):
+        if candidate is None:
+            continue
+        try:
+            return payload.decode(candidate)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return payload.decode("latin-1")
+
+
+def _html_to_text(html: str) -> str:
+    html = re.sub(r"(?is)<(script|style)\b.*?</\1>", " ", html)
+    html = re.sub(r"(?is)<blockquote\b.*?</blockquote>", "\n", html)
+    html = re.sub(r"(?i)<br\s*/?>|</p>|</div>", "\n", html)
+    return html_module.unescape(_TAG_RE.sub("", html))
+
+
+def body_text(data: bytes, header: HeaderBlock) -> str:
+    """The first text part of a message (plain preferred), decoded, bounded in size."""
+    content_type = (header.fields.get("content-type") or ["text/plain"])[0]
+    main_type = content_type.split(";", 1)[0].strip().lower() or "text/plain"
+    body = data[header.body_offset : header.body_offset + _BODY_SCAN_BYTES * 4]
+    if main_type.startswith("multipart/"):
+        return _first_text_part(body, content_type)
+    if not main_type.startswith("text/"):
+        return ""
+    cte = (header.fields.get("content-transfer-encoding") or ["7bit"])[0]
+    charset_match = _CHARSET_RE.search(content_type)
+    text = _decode_payload(
+        body[: _BODY_SCAN_BYTES * 2], cte, charset_match.group(1) if charset_match else None
+    )
+    return _html_to_text(text) if main_type == "text/html" else text
+
+
+def _first_text_part(body: bytes, content_type: str) -> str:
+    """Walk nested multiparts iteratively and return the first text/plain (else text/html)."""
+    match = _BOUNDARY_RE.search(content_type)
+    if match is None:
+        return ""
+    stack: list[tuple[bytes, str]] = [(body, match.group(1) or match.group(2))]
+    html_fallback = ""
+    steps = 0
+    while stack and steps < 50:
+        steps += 1
+        chunk, boundary = stack.pop()
+        delimiter = b"--" + boundary.encode("latin-1", "replace")
+        parts = chunk.split(delimiter)[1:]
+        nested: list[tuple[bytes, str]] = []
+        for part in parts:
+            if part.startswith(b"--"):
+                break
+            part = part.lstrip(b"\r\n")
+            sub = split_header_block(part)
+            sub_type = (sub.fields.get("content-type") or ["text/plain"])[0]
+            kind = sub_type.split(";", 1)[0].strip().lower() or "text/plain"
+            payload = part[sub.body_offset :]
+            cte = (sub.fields.get("content-transfer-encoding") or ["7bit"])[0]
+            charset = _CHARSET_RE.search(sub_type)
+            if kind == "text/plain":
+                return _decode_payload(payload, cte, charset.group(1) if charset else None)
+            if kind == "text/html" and not html_fallback:
+                html = _decode_payload(payload, cte, charset.group(1) if charset else None)
+                html_fallback = _html_to_text(html)
+            elif kind.startswith("multipart/"):
+                inner = _BOUNDARY_RE.search(sub_type)
+                if inner is not None:
+                    nested.append((payload, inner.group(1) or inner.group(2)))
+        stack.extend(reversed(nested))
+    return html_fallback
+
+
+def parse_message(
+    data: bytes,
+    *,
+    internaldate: datetime | None = None,
+    provider_thread: str | None = None,
+) -> Message:
+    """Parse one message; never raises. ``warnings`` lists what was wrong or missing."""
+    warnings: list[str] = []
+    try:
+        header = split_header_block(data)
+    except Exception:  # defensive: the contract is "never raises"
+        header = HeaderBlock({}, data, len(data), 0)
+        warnings.append("unparseable-header")
+    if header.field_count == 0:
+        warnings.append("no-header")
+    fields = header.fields
+    return _build(data, header, fields, warnings, internaldate, provider_thread)
+
+
+def _first(fields: Mapping[str, list[str]], name: str) -> str | None:
+    values = fields.get(name)
+    return values[0] if values else None
+
+
+def _build(
+    data: bytes,
+    header: HeaderBlock,
+    fields: dict[str, list[str]],
+    warnings: list[str],
+    internaldate: datetime | None,
+    provider_thread: str | None,
+) -> Message:
+    message_id = _message_id(_first(fields, "message-id"))
+    if message_id is not None:
+        message_id = sys.intern(message_id)
+    else:
+        warnings.append("missing-message-id")
+        message_id = "sha256:" + hashlib.sha256(header.raw).hexdigest()
+    from_addrs = _addresses(fields.get("from", [])[:1], warnings, "from")
+    from_addr = from_addrs[0] if from_addrs else None
+    date_value = _first(fields, "date")
+    date = parse_date(date_value)
+    if date_value is not None and date is None:
+        warnings.append("bad-date")
+    arrival = internaldate.astimezone(UTC) if internaldate is not None else None
+    if arrival is None:
+        arrival = _received_date(fields.get("received", ()))
+    subject = decode_encoded_words(_first(fields, "subject") or "")
+    if "\ufffd" in subject:
+        warnings.append("encoding:subject")
+    thread = provider_thread or _first(fields, "x-gm-thrid")
+    automated = is_automated(fields, from_addr)
+    try:
+        text = body_text(data, header)
+        thanks_only = is_thanks_only(text) if text else False
+    except Exception:
+        warnings.append("unparseable-body")
+        thanks_only = False
+    return Message(
+        message_id=message_id,
+        from_addr=from_addr,
+        to=_addresses(fields.get("to", []), warnings, "to"),
+        cc=_addresses(fields.get("cc", []), warnings, "cc"),
+        subject=" ".join(subject.split()),
+        date=date,
+        arrival=arrival,
+        in_reply_to=_id_list(fields.get("in-reply-to", [])),
+        references=_id_list(fields.get("references", [])),
+        thread_index_guid=_thread_index_guid(_first(fields, "thread-index")),
+        provider_thread=thread or None,
+        automated=automated,
+        auto_reply=is_auto_reply(fields, subject),
+        thanks_only=thanks_only,
+        warnings=tuple(warnings),
+    )

@@ -1,0 +1,123 @@
+"""The consultant's rules as pure values: who I am, who my clients are, the SLA, business hours."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, time
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+FREE_MAIL_EXACT = frozenset(
+    {
+        "gmail.com",
+        "outlook.com",
+        "orange.fr",
+        "free.fr",
+        "laposte.net",
+        "icloud.com",
+        "wanadoo.fr",
+        "proton.me",
+        "protonmail.com",
+        "sfr.fr",
+    }
+)
+# hotmail.*, yahoo.*, gmx.*: any domain whose first label is one of these.
+FREE_MAIL_FIRST_LABEL = frozenset({"hotmail", "yahoo", "gmx"})
+
+
+@dataclass(frozen=True, slots=True)
+class ClientRule:
+    name: str
+    domains: tuple[str, ...] = ()
+    addresses: tuple[str, ...] = ()
+    reply_within_s: float | None = None
+    warn_at_s: float | None = None
+    mission_start: date | None = None
+    mission_length_days: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Sla:
+    reply_within_s: float = 86400.0
+    warn_at_s: float = 64800.0
+    clock: str = "calendar"  # calendar | business
+    count_cc: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LeavePeriod:
+    start: date  # inclusive
+    end: date  # inclusive
+
+
+@dataclass(frozen=True, slots=True)
+class BusinessHours:
+    timezone: str = "Europe/Paris"
+    days: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday = 0
+    start: time = time(9, 0)
+    end: time = time(18, 0)
+    holidays_country: str | None = None
+    holidays_subdivision: str | None = None
+    leave: tuple[LeavePeriod, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    me: frozenset[str]
+    clients: tuple[ClientRule, ...] = ()
+    sla: Sla = field(default_factory=Sla)
+    hours: BusinessHours = field(default_factory=BusinessHours)
+
+
+def is_free_mail(domain: str) -> bool:
+    return domain in FREE_MAIL_EXACT or domain.split(".", 1)[0] in FREE_MAIL_FIRST_LABEL
+
+
+class ClientDirectory:
+    """Maps an address to its client: the most specific rule wins.
+
+    An explicit address beats any domain; a longer (more specific) domain beats a
+    shorter one; a domain rule also matches its subdomains. With no client
+    configured every address other than mine is a *correspondent*, named after
+    its domain, or after the full address for free-mail domains.
+    """
+
+    __slots__ = ("_by_address", "_by_domain", "_cache", "_correspondents", "_me")
+
+    def __init__(self, rules: Rules) -> None:
+        self._me = rules.me
+        self._by_address: dict[str, str] = {}
+        self._by_domain: dict[str, str] = {}
+        for client in rules.clients:
+            for addr in client.addresses:
+                self._by_address.setdefault(addr.lower(), client.name)
+            for dom in client.domains:
+                self._by_domain.setdefault(dom.lower().strip(".").lstrip("@"), client.name)
+        self._correspondents = not rules.clients
+        self._cache: dict[str, str | None] = {}
+
+    def client_of(self, address: str | None) -> str | None:
+        if not address or address in self._me:
+            return None
+        try:
+            return self._cache[address]
+        except KeyError:
+            pass
+        found = self._lookup(address)
+        self._cache[address] = found
+        return found
+
+    def _lookup(self, address: str) -> str | None:
+        domain = address.rpartition("@")[2]
+        if self._correspondents:
+            if not domain:
+                return address or None
+            return address if is_free_mail(domain) else domain
+        if address in self._by_address:
+            return self._by_address[address]
+        labels = domain.split(".")
+        for i in range(len(labels)):
+            candidate = ".".join(labels[i:])
+            if candidate in self._by_domain:
+                return self._by_domain[candidate]
+        return None

@@ -1,0 +1,48 @@
+"""structlog: readable console lines for a person at a terminal, JSON lines for services."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any
+
+import structlog
+
+__all__ = ["configure_logging"]
+
+_SECRET_KEYS = frozenset({"password", "secret", "token", "access_token", "refresh_token"})
+
+
+def _drop_secrets(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+    for key in list(event):
+        if key.lower() in _SECRET_KEYS:
+            event[key] = "***"
+    return event
+
+
+def configure_logging(*, json: bool | None = None, level: str = "info") -> None:
+    """JSON when not on a TTY (systemd, Docker) unless told otherwise."""
+    if json is None:
+        forced = os.environ.get("RESPONSEWATCH_LOG_FORMAT", "").lower()
+        json = forced == "json" or (forced != "console" and not sys.stderr.isatty())
+    processors: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _drop_secrets,
+    ]
+    renderer: Any
+    if json:
+        processors.append(structlog.processors.format_exc_info)
+        renderer = structlog.processors.JSONRenderer()
+    else:
+        renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    structlog.configure(
+        processors=[*processors, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+        ),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )

@@ -1,0 +1,92 @@
+"""The seams of the application: Protocols every adapter implements.
+
+Each Protocol has an in-memory implementation in ``adapters/memory.py`` and one
+contract test suite that runs against the fake and the real adapter alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from responsewatch.core.models import Message
+
+__all__ = [
+    "Clock",
+    "Cursor",
+    "FolderRef",
+    "MailSource",
+    "RawMessage",
+    "Store",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class FolderRef:
+    """One folder of one account (``role`` is the SPECIAL-USE role when known: inbox, sent, all)."""
+
+    account: str
+    name: str
+    role: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where reading a folder stopped: enough to resume without duplicates or gaps."""
+
+    uidvalidity: int
+    last_uid: int
+    highest_modseq: int | None = None
+    token: str | None = None  # Graph deltaLink / EWS sync state
+
+
+@dataclass(frozen=True, slots=True)
+class RawMessage:
+    """What a source hands over for one message: header bytes (and a small text part if any)."""
+
+    folder: FolderRef
+    uid: int
+    data: bytes
+    internaldate: datetime | None = None
+    provider_thread: str | None = None
+    keywords: tuple[str, ...] = ()
+
+
+class MailSource(Protocol):
+    name: str
+
+    def folders(self) -> Sequence[FolderRef]: ...
+
+    def uidvalidity(self, folder: FolderRef) -> int: ...
+
+    def fetch_since(self, folder: FolderRef, cursor: Cursor | None) -> Iterator[RawMessage]: ...
+
+    def close(self) -> None: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class Store(Protocol):
+    def add_messages(self, messages: Iterable[Message], *, account: str = "") -> int: ...
+
+    def messages(self) -> Iterator[Message]: ...
+
+    def message_count(self) -> int: ...
+
+    def cursor(self, folder: FolderRef) -> Cursor | None: ...
+
+    def save_batch(
+        self, folder: FolderRef, messages: Sequence[tuple[int, Message]], cursor: Cursor
+    ) -> int: ...
+
+    def reset_folder(self, folder: FolderRef) -> None: ...
+
+    def add_ack(self, message_id: str, thread_id: str, at: datetime) -> None: ...
+
+    def acks(self) -> dict[str, datetime]: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,126 @@
+"""Fixtures for the MailSource contract suite: one "world" per implementation.
+
+A world is a mailbox that the test can write to (append, DELETE+CREATE) the way a mail
+server would, and a ``MailSource`` reading it. The same tests run on every world.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from typing import Protocol
+
+import pytest
+from tests.servers.dovecot import Dovecot, MailUser
+
+from responsewatch.adapters.imap import ImapAccount, ImapMailSource
+from responsewatch.adapters.memory import MemoryMailSource
+from responsewatch.ports import Cursor, FolderRef, MailSource, RawMessage
+
+ACCOUNT = "acct"
+
+
+class WatchedSource(MailSource, Protocol):
+    """What the daemon needs beyond ``MailSource`` (both implementations offer it)."""
+
+    def status(self, folder: FolderRef) -> Cursor: ...
+
+    def wait_for_changes(self, folder: FolderRef, timeout: float) -> bool: ...
+
+
+class MailWorld(Protocol):
+    kind: str
+
+    def append(
+        self, folder: str, data: bytes, when: datetime, keywords: Sequence[str] = ()
+    ) -> None: ...
+
+    def recreate(self, folder: str) -> None: ...
+
+    def source(self, *, batch_size: int = 500) -> WatchedSource: ...
+
+    def close(self) -> None: ...
+
+
+class MemoryWorld:
+    kind = "memory"
+
+    def __init__(self) -> None:
+        refs = [FolderRef(ACCOUNT, n, r) for n, r in (("INBOX", "inbox"), ("Sent", "sent"))]
+        refs.append(FolderRef(ACCOUNT, "Archive", "archive"))
+        box: dict[FolderRef, list[RawMessage]] = {f: [] for f in refs}
+        self._refs = {f.name: f for f in refs}
+        self._src = MemoryMailSource(ACCOUNT, box)
+
+    def append(
+        self, folder: str, data: bytes, when: datetime, keywords: Sequence[str] = ()
+    ) -> None:
+        self._src.append(self._refs[folder], data, internaldate=when, keywords=tuple(keywords))
+
+    def recreate(self, folder: str) -> None:
+        self._src.recreate_folder(self._refs[folder])
+
+    def source(self, *, batch_size: int = 500) -> WatchedSource:
+        return self._src  # no batching to get wrong in memory
+
+    def close(self) -> None:
+        self._src.close()
+
+
+class DovecotWorld:
+    kind = "dovecot"
+
+    def __init__(self, server: Dovecot) -> None:
+        self._server = server
+        self.user: MailUser = server.add_user()
+        self._sources: list[ImapMailSource] = []
+
+    def append(
+        self, folder: str, data: bytes, when: datetime, keywords: Sequence[str] = ()
+    ) -> None:
+        self._server.append(self.user, folder, data, when, keywords)
+
+    def recreate(self, folder: str) -> None:
+        self._server.recreate_folder(self.user, folder)
+
+    def source(self, *, batch_size: int = 500) -> WatchedSource:
+        password = self.user.password
+        account = ImapAccount(
+            name=ACCOUNT,
+            host="127.0.0.1",
+            port=self._server.imap_port,
+            tls="none-loopback-only",
+            username=self.user.name,
+            secret=lambda: password,
+            batch_size=batch_size,
+            timeout=10.0,
+        )
+        src = ImapMailSource(account)
+        self._sources.append(src)
+        return src
+
+    def close(self) -> None:
+        for src in self._sources:
+            src.close()
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Dovecot]:
+    """One real Dovecot for the session; raises (test error, never a skip) if it cannot start."""
+    server = Dovecot.start_new()
+    yield server
+    server.close()
+
+
+FACTORIES: dict[str, Callable[[pytest.FixtureRequest], MailWorld]] = {
+    "memory": lambda request: MemoryWorld(),
+    # getfixturevalue: a run selecting only "memory" never starts Dovecot.
+    "dovecot": lambda request: DovecotWorld(request.getfixturevalue("dovecot")),
+}
+
+
+@pytest.fixture(params=["memory", pytest.param("dovecot", marks=pytest.mark.dovecot)])
+def world(request: pytest.FixtureRequest) -> Iterator[MailWorld]:
+    w = FACTORIES[request.param](request)
+    yield w
+    w.close()

@@ -1,0 +1,19 @@
+"""Regenerate the bundled demo mailbox: python -m tests.support.make_sample"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tests.support.mailgen import generate, write_mbox
+
+TARGET = (
+    Path(__file__).resolve().parents[2] / "src" / "responsewatch" / "sample" / "consultant.mbox"
+)
+
+if __name__ == "__main__":
+    TARGET.parent.mkdir(parents=True, exist_ok=True)
+    TARGET.unlink(missing_ok=True)
+    messages = generate(36, seed=2026, start=datetime(2026, 9, 1, tzinfo=UTC), span_days=80)
+    write_mbox(messages, TARGET)
+    print(f"wrote {len(messages)} messages to {TARGET}")
