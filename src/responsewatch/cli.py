@@ -186,6 +186,93 @@ def check(config: ConfigOpt) -> None:
 
 
 @app.command()
+def run(config: ConfigOpt) -> None:
+    """The daemon: follow every account (IDLE), recompute, serve metrics, send the digest."""
+    with cli_errors():
+        from responsewatch.app.daemon import run_daemon
+
+        configure_logging()
+        raise typer.Exit(run_daemon(config))
+
+
+@app.command()
+def digest(
+    config: ConfigOpt,
+    preview: Annotated[
+        Path | None, typer.Option("--preview", help="Write the digest to OUT.html (and OUT.txt).")
+    ] = None,
+    send: Annotated[bool, typer.Option("--send", help="Send today's digest now.")] = False,
+    now: NowOpt = None,
+) -> None:
+    """Preview or send the daily digest."""
+    with cli_errors():
+        from responsewatch.app.digest_app import digest_command
+
+        if (preview is None) == (not send):
+            raise typer.BadParameter("give exactly one of --preview OUT.html or --send")
+        for line in digest_command(config, preview=preview, send=send, now=now):
+            out.print(line, highlight=False)
+
+
+archive_app = typer.Typer(help="The written-agreement evidence archive.", no_args_is_help=True)
+app.add_typer(archive_app, name="archive")
+
+
+@archive_app.command("list")
+def archive_list(
+    config: ConfigOpt,
+    fmt: Annotated[ThreadsFormat, typer.Option("--format", "-f")] = ThreadsFormat.table,
+) -> None:
+    """List archived agreements."""
+    with cli_errors():
+        from responsewatch.app.archive_app import archive_list as run_list
+
+        entries = run_list(config)
+        if fmt is ThreadsFormat.json:
+            _emit_json(entries)
+        else:
+            from responsewatch.app.archive_app import print_entries
+
+            print_entries(entries, out)
+
+
+@archive_app.command("verify")
+def archive_verify(config: ConfigOpt) -> None:
+    """Re-hash every archived message and the ledger chain; exit 4 on the first break."""
+    with cli_errors():
+        from responsewatch.app.archive_app import archive_verify as run_verify
+
+        for line in run_verify(config):
+            out.print(line, highlight=False)
+
+
+@archive_app.command("export")
+def archive_export(
+    directory: Annotated[Path, typer.Argument(help="Folder to write the export into.")],
+    config: ConfigOpt,
+) -> None:
+    """Write eml files, index.csv, ledger.jsonl and a verification report to DIRECTORY."""
+    with cli_errors():
+        from responsewatch.app.archive_app import archive_export as run_export
+
+        for line in run_export(config, directory):
+            out.print(line, highlight=False)
+
+
+@archive_app.command("add")
+def archive_add(
+    message_id: Annotated[str, typer.Argument(help="Message-ID of the message to archive.")],
+    config: ConfigOpt,
+) -> None:
+    """Archive one message by hand (fetches its original bytes from the server)."""
+    with cli_errors():
+        from responsewatch.app.archive_app import archive_add as run_add
+
+        for line in run_add(config, message_id):
+            out.print(line, highlight=False)
+
+
+@app.command()
 def version() -> None:
     """Print the version."""
     out.print(f"responsewatch {__version__}")

@@ -128,6 +128,8 @@ class SmtpSettings:
     tls: str = "implicit"
     username: str = ""
     secret: SecretRef = field(default_factory=SecretRef)
+    ca_file: str | None = None
+    timeout: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,10 +143,18 @@ class Settings:
     archive_detect: bool = True
     archive_tag_on_server: bool = False
     metrics_listen: str = "127.0.0.1:9877"
+    metrics_top_clients: int = 50
+    digest_enabled: bool = True
     digest_to: str = ""
+    digest_from: str = ""
     digest_at: time = time(7, 30)
     digest_smtp: SmtpSettings | None = None
+    digest_skip_when_empty: bool = False
+    digest_weekends: bool = False
+    digest_misfire_grace_s: float = 6 * 3600.0
     quiet_after_s: float = 60 * 86400.0
+    recompute_every_s: float = 60.0
+    sync_every_s: float = 300.0
     subject_fallback: bool = True
     source: Path | None = None
 
@@ -166,6 +176,7 @@ _SCHEMA: dict[str, tuple[str, ...]] = {
         "digest",
         "insights",
         "threading",
+        "daemon",
     ),
     "me": ("name", "addresses", "timezone", "language"),
     "sla": ("reply_within", "warn_at", "clock", "count_cc"),
@@ -204,8 +215,18 @@ _SCHEMA: dict[str, tuple[str, ...]] = {
     ),
     "store": ("path",),
     "archive": ("path", "detect", "tag_on_server"),
-    "metrics": ("listen",),
-    "digest": ("to", "at", "smtp", "skip_when_empty", "weekends", "misfire_grace", "language"),
+    "metrics": ("listen", "top_clients"),
+    "daemon": ("recompute_every", "sync_every"),
+    "digest": (
+        "to",
+        "from",
+        "at",
+        "smtp",
+        "skip_when_empty",
+        "weekends",
+        "misfire_grace",
+        "enabled",
+    ),
     "digest.smtp": (
         "host",
         "port",
@@ -581,11 +602,22 @@ def settings_from_mapping(
             tls=c.get(s, "tls", "digest.smtp.", str, "implicit"),
             username=c.get(s, "username", "digest.smtp.", str, ""),
             secret=_secret(c, s, "digest.smtp.", required=False),
+            ca_file=c.get(s, "ca_file", "digest.smtp.", str, None),
+            timeout=c.get(s, "timeout", "digest.smtp.", (int, float), 30.0),
         )
+        if smtp.tls not in TLS_MODES:
+            c.add("digest.smtp.tls", f"must be one of {', '.join(TLS_MODES)}, got {smtp.tls!r}")
+        if not smtp.host:
+            c.add("digest.smtp.host", "required when [digest.smtp] is given")
     insights = raw.get("insights", {})
     c.check_keys(insights, "insights", "insights.")
     threading = raw.get("threading", {})
     c.check_keys(threading, "threading", "threading.")
+    daemon = raw.get("daemon", {})
+    c.check_keys(daemon, "daemon", "daemon.")
+    top = c.get(metrics, "top_clients", "metrics.", int, 50)
+    if top < 1:
+        c.add("metrics.top_clients", "must be at least 1")
     store_path = c.get(store, "path", "store.", str, DEFAULT_STORE)
     archive_path = c.get(archive, "path", "archive.", str, DEFAULT_ARCHIVE)
     settings = Settings(
@@ -598,7 +630,21 @@ def settings_from_mapping(
         archive_detect=c.get(archive, "detect", "archive.", bool, True),
         archive_tag_on_server=c.get(archive, "tag_on_server", "archive.", bool, False),
         metrics_listen=listen,
+        metrics_top_clients=top,
+        digest_enabled=c.get(digest, "enabled", "digest.", bool, True),
         digest_to=c.get(digest, "to", "digest.", str, ""),
+        digest_from=c.get(digest, "from", "digest.", str, ""),
+        digest_skip_when_empty=c.get(digest, "skip_when_empty", "digest.", bool, False),
+        digest_weekends=c.get(digest, "weekends", "digest.", bool, False),
+        digest_misfire_grace_s=c.get(
+            digest, "misfire_grace", "digest.", str, 6 * 3600.0, _duration, ' (write e.g. "6h")'
+        ),
+        recompute_every_s=c.get(
+            daemon, "recompute_every", "daemon.", str, 60.0, _duration, ' (write e.g. "1m")'
+        ),
+        sync_every_s=c.get(
+            daemon, "sync_every", "daemon.", str, 300.0, _duration, ' (write e.g. "5m")'
+        ),
         digest_at=c.get(digest, "at", "digest.", str, time(7, 30), _clock_time, ' (write "HH:MM")'),
         digest_smtp=smtp,
         quiet_after_s=c.get(insights, "quiet_after", "insights.", str, 60 * 86400.0, _duration),

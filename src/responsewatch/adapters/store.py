@@ -73,7 +73,26 @@ def _v1_facts(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1_facts,)
+def _v2_keywords_and_digests(db: sqlite3.Connection) -> None:
+    # IMAP keywords the user sets in their mail client ($RwAck, $RwAgreement), first seen at.
+    db.execute(
+        """CREATE TABLE keywords (
+            message_id TEXT NOT NULL, keyword TEXT NOT NULL, seen_at REAL NOT NULL,
+            PRIMARY KEY (message_id, keyword))"""
+    )
+    # One row per digest day: written before the send ("sending") and after ("sent"), so a
+    # restart never sends twice and a missed day is sent once, late.
+    db.execute(
+        """CREATE TABLE digests (
+            day TEXT PRIMARY KEY, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+            message_id TEXT, updated_at REAL NOT NULL, error TEXT)"""
+    )
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _v1_facts,
+    _v2_keywords_and_digests,
+)
 
 
 def migrate(db: sqlite3.Connection) -> None:
@@ -352,10 +371,76 @@ class SqliteStore:
             )
 
     def acks(self) -> dict[str, datetime]:
+        """Explicit acks (`responsewatch ack`) and $RwAck keywords, by message id."""
+        found = {
+            str(mid): datetime.fromtimestamp(at, UTC)
+            for mid, at in self._db.execute(
+                "SELECT message_id, seen_at FROM keywords WHERE lower(keyword) = '$rwack'"
+            )
+        }
+        for mid, at in self._db.execute("SELECT message_id, at FROM acks"):
+            when = datetime.fromtimestamp(at, UTC)
+            if mid not in found or when < found[mid]:
+                found[str(mid)] = when
+        return found
+
+    # -- keywords ------------------------------------------------------------------------
+
+    def add_keywords(self, items: Iterable[tuple[str, str]], at: datetime) -> int:
+        """(message_id, keyword) pairs seen on the server; the first sighting time is kept."""
+        with self._transaction() as db:
+            before = db.total_changes
+            db.executemany(
+                "INSERT OR IGNORE INTO keywords VALUES (?, ?, ?)",
+                ((mid, kw, at.timestamp()) for mid, kw in items),
+            )
+            return db.total_changes - before
+
+    def messages_with_keyword(self, keyword: str) -> dict[str, datetime]:
         return {
             str(mid): datetime.fromtimestamp(at, UTC)
-            for mid, at in self._db.execute("SELECT message_id, at FROM acks")
+            for mid, at in self._db.execute(
+                "SELECT message_id, seen_at FROM keywords WHERE lower(keyword) = lower(?)",
+                (keyword,),
+            )
         }
+
+    # -- digests -------------------------------------------------------------------------
+
+    def digest_state(self, day: str) -> tuple[str, int, str | None] | None:
+        """(status, attempts, message_id) of the digest for ``day`` (YYYY-MM-DD), if any."""
+        row = self._db.execute(
+            "SELECT status, attempts, message_id FROM digests WHERE day = ?", (day,)
+        ).fetchone()
+        return (str(row[0]), int(row[1]), row[2]) if row else None
+
+    def record_digest(
+        self,
+        day: str,
+        status: str,
+        at: datetime,
+        *,
+        message_id: str | None = None,
+        error: str | None = None,
+        attempt: bool = False,
+    ) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO digests (day, status, attempts, message_id, updated_at, error) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(day) DO UPDATE SET "
+                "status = excluded.status, attempts = attempts + excluded.attempts, "
+                "message_id = coalesce(excluded.message_id, message_id), "
+                "updated_at = excluded.updated_at, error = excluded.error",
+                (day, status, int(attempt), message_id, at.timestamp(), error),
+            )
+
+    def digests(self) -> list[tuple[str, str, int, str | None]]:
+        return [
+            (str(d), str(s), int(n), m)
+            for d, s, n, m in self._db.execute(
+                "SELECT day, status, attempts, message_id FROM digests ORDER BY day"
+            )
+        ]
 
     def record_sync_success(self, account: str, at: datetime) -> None:
         with self._transaction() as db:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import structlog
 
+from responsewatch.adapters.imap import ImapAccount, ImapMailSource
 from responsewatch.adapters.store import SqliteStore
 from responsewatch.app.pipeline import compute, no_gc
+from responsewatch.app.secrets import resolve_secret
 from responsewatch.app.sync import SyncReport, sync_files, sync_source
-from responsewatch.config import AccountSettings, Settings
+from responsewatch.config import AccountSettings, SecretRef, Settings
 from responsewatch.core.models import Analysis, Conversation
 from responsewatch.errors import ConfigError, RwError
 from responsewatch.ports import Clock, MailSource
@@ -37,15 +41,57 @@ class FixedClock:
 SourceFactory = Callable[[AccountSettings], MailSource]
 
 
+def imap_account(account: AccountSettings) -> ImapAccount:
+    """Settings -> the IMAP adapter's account; the secret is resolved only when connecting."""
+    key = f"accounts[{account.name}]"
+    context = None
+    ca_file = account.options.get("ca_file")
+    if ca_file:
+        try:
+            context = ssl.create_default_context(cafile=str(Path(str(ca_file)).expanduser()))
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"{key}.ca_file: cannot load {ca_file} ({exc})") from None
+    oauth = account.secret.oauth2
+    return ImapAccount(
+        name=account.name,
+        host=account.host,
+        port=account.port,
+        tls=account.tls,
+        username=account.username,
+        secret=lambda: oauth_token(account) if oauth else resolve_secret(account.secret, key),
+        auth="xoauth2" if oauth else "password",
+        folders=account.folders,
+        ssl_context=context,
+        batch_size=int(account.options.get("batch_size", 500)),
+    )
+
+
+def oauth_token(account: AccountSettings) -> str:
+    """XOAUTH2 access token from ``oauth2.token_command`` (e.g. a token-cache helper)."""
+    oauth = account.secret.oauth2 or {}
+    key = f"accounts[{account.name}].oauth2"
+    command = oauth.get("token_command")
+    if not command:
+        raise ConfigError(
+            f"{key}.token_command: required for XOAUTH2 (a command printing an "
+            "access token, e.g. from your OAuth token cache)"
+        )
+    return resolve_secret(SecretRef(command=str(command)), key)
+
+
 def make_source(account: AccountSettings) -> MailSource:
     """A MailSource for a network account (file accounts are read by ``sync_files``)."""
     if account.type == "imap":
-        from responsewatch.adapters.imap_factory import imap_source
+        return ImapMailSource(imap_account(account))
+    if account.type == "graph":
+        from responsewatch.adapters.graph import graph_source
 
-        return imap_source(account)
-    raise ConfigError(
-        f"accounts[{account.name}].type: {account.type!r} is not supported by this version yet"
-    )
+        return graph_source(account)
+    if account.type == "exchange":
+        from responsewatch.adapters.exchange import exchange_source
+
+        return exchange_source(account)
+    raise ConfigError(f"accounts[{account.name}].type: {account.type!r} has no mail source")
 
 
 @dataclass(slots=True)

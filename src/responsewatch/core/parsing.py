@@ -181,11 +181,12 @@ def _id_list(values: Sequence[str]) -> tuple[str, ...]:
     ids: list[str] = []
     for value in values:
         found = [i.strip() for i in _ANGLE_ID_RE.findall(value)]
-        if not found:
-            bare = value.strip()
-            # Bare "id@host" (no brackets) is common in list archives; free text is not an id.
-            if bare and "@" in bare and not any(c.isspace() for c in bare):
-                found = [bare]
+        if not found and "<" not in value and ">" not in value:
+            # Bare ids (no brackets) are common in list archives: one token, or several
+            # that all look like addr-specs. Free text is not an id.
+            tokens = value.split()
+            if len(tokens) == 1 or (tokens and all("@" in t for t in tokens)):
+                found = tokens
         # Interned: the same ids recur in every later message of a conversation.
         ids.extend(sys.intern(i) for i in found if i)
     return tuple(dict.fromkeys(ids))
@@ -214,9 +215,15 @@ def _fast_addresses(values: Sequence[str]) -> list[str] | None:
     return out
 
 
+_PIPERMAIL_RE = re.compile(r"([^\s<>@,;:\"]+) at ([^\s<>@,;:\"]+\.[^\s<>@,;:\"]+)")
+
+
 def _addresses(values: Sequence[str], warnings: list[str], field: str) -> tuple[str, ...]:
     if not values:
         return ()
+    if not any("@" in v for v in values):
+        # List archives (pipermail) write "user at example.com".
+        values = [_PIPERMAIL_RE.sub(r"\1@\2", v) for v in values]
     fast = _fast_addresses(values)
     if fast is not None:
         return tuple(dict.fromkeys(sys.intern(a) for a in fast))
