@@ -66,7 +66,7 @@ def test_analyze_json_contract(mailbox: Path) -> None:
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert set(doc) == {"now", "sla", "totals", "clients", "awaiting", "replies", "client_replies"}
-    assert doc["now"] == "2026-11-03T10:00:00+01:00"
+    assert doc["now"] == "2026-11-03T09:00:00+00:00"  # 10:00 in Paris, printed in UTC
     assert doc["sla"] == {
         "reply_within_seconds": 86400,
         "warn_at_seconds": 64800,

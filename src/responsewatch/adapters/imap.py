@@ -38,6 +38,8 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 IDLE_REISSUE_S = 540.0
 # An idle_check that returns nothing this much before its timeout means the socket hit EOF.
 _EARLY_EMPTY_SLACK_S = 0.5
+# How often a wait checks its ``stop`` callable: bounds the daemon's shutdown time.
+_STOP_CHECK_S = 1.0
 _ROLE_FLAGS = ((b"\\sent", "sent"), (b"\\all", "all"), (b"\\archive", "archive"))
 
 
@@ -193,10 +195,15 @@ class ImapMailSource:
 
     def _select(self, folder: str) -> int:
         """EXAMINE ``folder`` (never SELECT: read-only) and return its UIDVALIDITY."""
+        return self._examine(folder)[0]
+
+    def _examine(self, folder: str) -> tuple[int, int | None]:
+        """EXAMINE ``folder``: (UIDVALIDITY, UIDNEXT - 1 when the server tells it)."""
         resp = self._conn().select_folder(folder, readonly=True)
         uidvalidity = int(resp[b"UIDVALIDITY"])
         self._selected = (folder, uidvalidity)
-        return uidvalidity
+        uidnext = resp.get(b"UIDNEXT")
+        return uidvalidity, int(uidnext) - 1 if uidnext is not None else None
 
     def _status(self, folder: str, items: list[bytes]) -> dict[bytes, Any]:
         client = self._conn()
@@ -218,6 +225,11 @@ class ImapMailSource:
                 client.logout()
             with contextlib.suppress(Exception):
                 client.shutdown()
+
+    @property
+    def batch_size(self) -> int:
+        """Messages per FETCH; the sync commits in batches of the same size."""
+        return self._account.batch_size
 
     # -- MailSource -------------------------------------------------------------------------
 
@@ -325,22 +337,35 @@ class ImapMailSource:
     # -- new mail ---------------------------------------------------------------------------
 
     def wait_for_changes(
-        self, folder: FolderRef, timeout: float, *, poll_interval: float = 30.0
+        self,
+        folder: FolderRef,
+        timeout: float,
+        *,
+        poll_interval: float = 30.0,
+        after_uid: int | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> bool:
         """Block up to ``timeout`` s; True when new mail was signalled in ``folder``.
 
         Uses IDLE (re-issued every ``IDLE_REISSUE_S``) when offered, else polls UIDNEXT.
-        A disconnect raises ``SourceUnavailable``; reconnecting is the caller's job.
+        ``after_uid``: the last UID the caller has; mail that arrived after it but before
+        this call returns True at once (else it would wait for the NEXT message).
+        ``stop``: checked about every second; when true, IDLE is ended (DONE) and False
+        returned. A disconnect raises ``SourceUnavailable``; reconnecting is the caller's job.
         """
         with self._errors():
             if b"IDLE" in self._caps():
-                return self._idle(folder, timeout)
-            return self._poll(folder, timeout, poll_interval)
+                return self._idle(folder, timeout, after_uid, stop or _never)
+            return self._poll(folder, timeout, poll_interval, after_uid, stop or _never)
 
-    def _idle(self, folder: FolderRef, timeout: float) -> bool:
+    def _idle(
+        self, folder: FolderRef, timeout: float, after_uid: int | None, stop: Callable[[], bool]
+    ) -> bool:
         a = self._account
         client = self._conn()
-        self._select(folder.name)
+        _, last_uid = self._examine(folder.name)
+        if after_uid is not None and last_uid is not None and last_uid > after_uid:
+            return True
         deadline = time.monotonic() + timeout
         client.idle()
         idle_started = time.monotonic()
@@ -352,8 +377,8 @@ class ImapMailSource:
                     return True
                 client.idle()
                 idle_started = now = time.monotonic()
-            chunk = min(deadline - now, IDLE_REISSUE_S - (now - idle_started))
-            if chunk <= 0:
+            chunk = min(deadline - now, IDLE_REISSUE_S - (now - idle_started), _STOP_CHECK_S)
+            if chunk <= 0 or stop():
                 break
             responses = client.idle_check(timeout=chunk)
             if any(_is_bye(r) for r in responses):
@@ -366,15 +391,61 @@ class ImapMailSource:
         _, done = client.idle_done()
         return any(_is_new_mail(r) for r in done)
 
-    def _poll(self, folder: FolderRef, timeout: float, interval: float) -> bool:
+    def _poll(
+        self,
+        folder: FolderRef,
+        timeout: float,
+        interval: float,
+        after_uid: int | None,
+        stop: Callable[[], bool],
+    ) -> bool:
         deadline = time.monotonic() + timeout
         before = self.status(folder)
-        while (remaining := deadline - time.monotonic()) > 0:
-            time.sleep(min(interval, remaining))
+        if after_uid is not None and before.last_uid > after_uid:
+            return True
+        next_poll = time.monotonic() + interval
+        while (remaining := deadline - time.monotonic()) > 0 and not stop():
+            time.sleep(min(_STOP_CHECK_S, remaining, max(0.0, next_poll - time.monotonic())))
+            if time.monotonic() < next_poll:
+                continue
+            next_poll = time.monotonic() + interval
             now = self.status(folder)
             if (now.uidvalidity, now.last_uid) != (before.uidvalidity, before.last_uid):
                 return True
         return False
+
+    # -- keyword changes (CONDSTORE) --------------------------------------------------------
+
+    def changed_keywords(
+        self, folder: FolderRef, since_modseq: int
+    ) -> list[tuple[int, tuple[str, ...]]]:
+        """(uid, keywords) of every message whose flags changed after ``since_modseq``.
+
+        Needs CONDSTORE (``status().highest_modseq`` is None without it): returns [] then.
+        """
+        with self._errors():
+            if b"CONDSTORE" not in self._caps():
+                return []
+            self._select(folder.name)
+            typ, data = self._conn()._imap.uid(
+                "FETCH", "1:*", f"(UID FLAGS) (CHANGEDSINCE {int(since_modseq)})"
+            )
+            if typ != "OK":
+                raise IMAPClientError(f"UID FETCH CHANGEDSINCE failed: {data!r}")
+        out: dict[int, tuple[str, ...]] = {}
+        for line in data:
+            text = line[0] if isinstance(line, tuple) else line
+            if not isinstance(text, bytes):
+                continue
+            uid = _UID_ITEM.search(text)
+            flags = _FLAGS_ITEM.search(text)
+            if uid is not None and flags is not None:
+                out[int(uid.group(1))] = _keywords(flags.group(1))
+        return sorted(out.items())
+
+
+def _never() -> bool:
+    return False
 
 
 def _inbox(name: str) -> bool:
@@ -395,6 +466,8 @@ _ITEM = re.compile(
     rb"([A-Za-z0-9.\-]+(?:\[[^\]]*\](?:<\d+>)?)?) +"
     rb'(\d+|"(?:[^"\\]|\\.)*"|\((?:[^()"]|"(?:[^"\\]|\\.)*")*\)|NIL|\x00(\d+)\x00)'
 )
+_UID_ITEM = re.compile(rb"\bUID (\d+)")
+_FLAGS_ITEM = re.compile(rb"\bFLAGS \(([^()]*)\)")
 _QUOTED_ESCAPE = re.compile(rb"\\(.)")
 _USUAL = re.compile(
     rb'\d+ \(UID (\d+) INTERNALDATE "([^"]*)" FLAGS \(([^()"]*)\)(?: X-GM-THRID (\d+))?'

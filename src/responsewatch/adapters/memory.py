@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 
 from responsewatch.errors import SourceUnavailable
@@ -65,17 +65,28 @@ class MemoryMailSource:
     def close(self) -> None:
         self.closed = True
 
-    def wait_for_changes(self, folder: FolderRef, timeout: float) -> bool:
-        """True as soon as ``append()`` adds to ``folder``; False after ``timeout`` s."""
+    def wait_for_changes(
+        self,
+        folder: FolderRef,
+        timeout: float,
+        *,
+        poll_interval: float = 30.0,
+        after_uid: int | None = None,
+        stop: Callable[[], bool] | None = None,
+    ) -> bool:
+        """True as soon as ``append()`` adds to ``folder`` (or it already holds a UID above
+        ``after_uid``); False after ``timeout`` s or once ``stop()`` is true."""
         deadline = time.monotonic() + timeout
         with self._changed:
             self._check(folder)
             start = self._uidnext[folder]
+            if after_uid is not None and start - 1 > after_uid:
+                return True
             while self._uidnext.get(folder, start) == start:
                 remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                if remaining <= 0 or (stop is not None and stop()):
                     return False
-                self._changed.wait(remaining)
+                self._changed.wait(min(remaining, 0.5))
             return True
 
     # -- test helpers -----------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console
@@ -16,7 +16,8 @@ __all__ = ["analysis_csv", "analysis_json", "print_analysis", "threads_json"]
 
 
 def _iso(value: datetime) -> str:
-    return value.isoformat()
+    """ISO 8601 in UTC, like every time inside (DESIGN.md "Time of a message")."""
+    return value.astimezone(UTC).isoformat()
 
 
 def _num(value: float | None) -> float | int | None:
@@ -182,7 +183,7 @@ def print_analysis(a: Analysis, console: Console, *, timezone: str = "UTC") -> N
         console.print(table)
     else:
         console.print("[green]Nothing awaits a reply.[/]")
-    table = Table(title="Per client", title_justify="left")
+    mine = Table(title="My replies, per client", title_justify="left")
     for column in (
         "Client",
         "Msgs",
@@ -194,14 +195,20 @@ def print_analysis(a: Analysis, console: Console, *, timezone: str = "UTC") -> N
         "Breaches",
         "Median",
         "p90",
+    ):
+        mine.add_column(column, justify="left" if column == "Client" else "right")
+    theirs = Table(title="Hours and the clients' side", title_justify="left")
+    for column in (
+        "Client",
         "Median (business)",
         "After hours",
         "My turns",
+        "They replied",
         "Their median",
     ):
-        table.add_column(column, justify="left" if column == "Client" else "right")
+        theirs.add_column(column, justify="left" if column == "Client" else "right")
     for c in a.clients:
-        table.add_row(
+        mine.add_row(
             c.client,
             str(c.client_messages),
             str(c.turns),
@@ -209,12 +216,17 @@ def print_analysis(a: Analysis, console: Console, *, timezone: str = "UTC") -> N
             str(c.replied_within_sla),
             str(c.awaiting),
             str(c.overdue),
-            str(c.breaches),
+            f"[red]{c.breaches}[/]" if c.breaches else "0",
             _duration(c.median_reply_seconds),
             _duration(c.p90_reply_seconds),
+        )
+        theirs.add_row(
+            c.client,
             _duration(c.median_business_reply_seconds),
             str(c.after_hours_replies),
             str(c.my_turns),
+            str(c.client_replied),
             _duration(c.client_median_reply_seconds),
         )
-    console.print(table)
+    console.print(mine)
+    console.print(theirs)

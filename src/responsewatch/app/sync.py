@@ -2,29 +2,64 @@
 
 Each batch of a folder is committed together with that folder's cursor, so a crash
 at any point resumes after the last committed batch; the same Message-ID seen in
-several folders or accounts is stored once.
+several folders or accounts is stored once. The writes go to a ``SyncSink``: the
+``SqliteStore`` itself (``sync --once``) or the daemon's single-writer queue.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import sqlite3
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 import structlog
 
 from responsewatch.adapters.files import ReadStats, read_messages
-from responsewatch.adapters.store import SqliteStore
 from responsewatch.config import AccountSettings
 from responsewatch.core.models import Message
 from responsewatch.core.parsing import parse_message
 from responsewatch.errors import RwError, SourceUnavailable
-from responsewatch.ports import Cursor, FolderRef, MailSource
+from responsewatch.ports import Cursor, FolderRef, MailSource, RawMessage
 
-__all__ = ["SyncReport", "sync_files", "sync_source"]
+__all__ = [
+    "KEYWORD_PREFIX",
+    "SyncReport",
+    "SyncSink",
+    "alias_warnings",
+    "message_ids_at",
+    "sync_files",
+    "sync_folder",
+    "sync_source",
+]
 
 log = structlog.get_logger("responsewatch.sync")
+
+# Only our own keywords are kept ($RwAck, $RwAgreement): servers and clients set many
+# others ($Forwarded, $Junk, Gmail labels) that the analysis has no use for.
+KEYWORD_PREFIX = "$rw"
+DEFAULT_BATCH = 500
+
+
+class SyncSink(Protocol):
+    """Where a sync writes: ``SqliteStore`` or the daemon's ``StoreWriter``."""
+
+    def cursor(self, folder: FolderRef) -> Cursor | None: ...
+
+    def save_batch(
+        self, folder: FolderRef, messages: Sequence[tuple[int, Message]], cursor: Cursor
+    ) -> int: ...
+
+    def reset_folder(self, folder: FolderRef) -> None: ...
+
+    def add_keywords(self, items: Iterable[tuple[str, str]], at: datetime) -> int: ...
+
+    def add_messages(self, messages: Iterable[Message], *, account: str = "") -> int: ...
+
+    def record_sync_success(self, account: str, at: datetime) -> None: ...
 
 
 @dataclass(slots=True)
@@ -33,8 +68,10 @@ class SyncReport:
     fetched: int = 0
     added: int = 0
     skipped: int = 0
+    keywords: int = 0
     folders: list[str] = field(default_factory=list)
     error: str | None = None
+    stopped: bool = False
 
 
 Progress = Callable[[int], None]
@@ -42,71 +79,208 @@ Progress = Callable[[int], None]
 
 def sync_source(
     source: MailSource,
-    store: SqliteStore,
+    store: SyncSink,
     *,
     now: Callable[[], datetime],
-    batch_size: int = 500,
+    batch_size: int | None = None,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    folders: Sequence[FolderRef] | None = None,
 ) -> SyncReport:
+    """Every folder of ``source`` (or just ``folders``); success is recorded at the end."""
     report = SyncReport(source.name)
-    for folder in source.folders():
+    for folder in source.folders() if folders is None else folders:
         report.folders.append(folder.name)
-        uidvalidity = source.uidvalidity(folder)
-        cursor = store.cursor(folder)
-        if cursor is not None and cursor.uidvalidity != uidvalidity:
-            log.warning(
-                "uidvalidity_changed",
-                account=folder.account,
-                folder=folder.name,
-                old=cursor.uidvalidity,
-                new=uidvalidity,
-            )
-            store.reset_folder(folder)
-            cursor = None
-        batch: list[tuple[int, Message]] = []
-        last_uid = cursor.last_uid if cursor else 0
-        for raw in source.fetch_since(folder, cursor):
-            msg = parse_message(
-                raw.data, internaldate=raw.internaldate, provider_thread=raw.provider_thread
-            )
-            report.fetched += 1
-            if "no-header" in msg.warnings:
-                report.skipped += 1
-            else:
-                batch.append((raw.uid, msg))
-            last_uid = max(last_uid, raw.uid)
-            if len(batch) >= batch_size:
-                report.added += _commit(store, folder, batch, uidvalidity, last_uid)
-                if progress:
-                    progress(len(batch))
-                batch = []
-                if should_stop():
-                    return report
-        report.added += _commit(store, folder, batch, uidvalidity, last_uid)
-        if progress and batch:
-            progress(len(batch))
+        sync_folder(
+            source,
+            folder,
+            store,
+            report,
+            now=now,
+            batch_size=batch_size,
+            progress=progress,
+            should_stop=should_stop,
+        )
+        if report.stopped:
+            return report
     store.record_sync_success(source.name, now())
     return report
 
 
+def sync_folder(
+    source: MailSource,
+    folder: FolderRef,
+    store: SyncSink,
+    report: SyncReport,
+    *,
+    now: Callable[[], datetime],
+    batch_size: int | None = None,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> Cursor | None:
+    """Catch ``folder`` up by UID; returns the cursor committed last (None if stopped early).
+
+    The server's status (UIDVALIDITY, HIGHESTMODSEQ) is read BEFORE fetching: mail or flag
+    changes arriving meanwhile are picked up next time, never skipped. Intermediate batches
+    keep the OLD modseq, so a crash mid-backfill re-scans the flag changes it had not seen.
+    """
+    size = batch_size or int(getattr(source, "batch_size", DEFAULT_BATCH))
+    status = _status(source, folder)
+    uidvalidity = status.uidvalidity
+    cursor = store.cursor(folder)
+    if cursor is not None and cursor.uidvalidity != uidvalidity:
+        log.warning(
+            "uidvalidity_changed",
+            account=folder.account,
+            folder=folder.name,
+            old=cursor.uidvalidity,
+            new=uidvalidity,
+        )
+        store.reset_folder(folder)
+        cursor = None
+    old_modseq = cursor.highest_modseq if cursor else None
+    if cursor is not None:
+        report.keywords += _changed_keywords(source, folder, store, cursor, status, now)
+    last_uid = cursor.last_uid if cursor else 0
+    batch: list[tuple[int, Message]] = []
+    keywords: list[tuple[str, str]] = []
+    for raw in source.fetch_since(folder, cursor):
+        msg = parse_message(
+            raw.data, internaldate=raw.internaldate, provider_thread=raw.provider_thread
+        )
+        report.fetched += 1
+        if "no-header" in msg.warnings:
+            report.skipped += 1
+        else:
+            batch.append((raw.uid, msg))
+            keywords.extend((msg.message_id, kw) for kw in _ours(raw))
+        last_uid = max(last_uid, raw.uid)
+        if len(batch) >= size:
+            cur = Cursor(uidvalidity, last_uid, old_modseq)
+            report.added += _commit(store, folder, batch, keywords, cur, now)
+            report.keywords += len(keywords)
+            if progress:
+                progress(len(batch))
+            batch, keywords = [], []
+            if should_stop():
+                report.stopped = True
+                return None
+    final = Cursor(uidvalidity, last_uid, status.highest_modseq)
+    report.added += _commit(store, folder, batch, keywords, final, now)
+    report.keywords += len(keywords)
+    if progress and batch:
+        progress(len(batch))
+    return final
+
+
+def _status(source: MailSource, folder: FolderRef) -> Cursor:
+    status = getattr(source, "status", None)
+    if status is not None:
+        result: Cursor = status(folder)
+        return result
+    return Cursor(source.uidvalidity(folder), 0)
+
+
+def _ours(raw: RawMessage) -> list[str]:
+    return [kw for kw in raw.keywords if kw.lower().startswith(KEYWORD_PREFIX)]
+
+
 def _commit(
-    store: SqliteStore,
+    store: SyncSink,
     folder: FolderRef,
     batch: Sequence[tuple[int, Message]],
-    uidvalidity: int,
-    last_uid: int,
+    keywords: Sequence[tuple[str, str]],
+    cursor: Cursor,
+    now: Callable[[], datetime],
 ) -> int:
-    return store.save_batch(folder, batch, Cursor(uidvalidity, last_uid))
+    # Keywords first: a crash between the two writes re-fetches the batch (keywords are
+    # INSERT OR IGNORE), whereas the other order would lose them for good.
+    if keywords:
+        store.add_keywords(keywords, now())
+    return store.save_batch(folder, batch, cursor)
+
+
+def _changed_keywords(
+    source: MailSource,
+    folder: FolderRef,
+    store: SyncSink,
+    cursor: Cursor,
+    status: Cursor,
+    now: Callable[[], datetime],
+) -> int:
+    """Keywords newly set on messages fetched before (CONDSTORE ``CHANGEDSINCE``)."""
+    changed = getattr(source, "changed_keywords", None)
+    if (
+        changed is None
+        or cursor.highest_modseq is None
+        or status.highest_modseq is None
+        or status.highest_modseq <= cursor.highest_modseq
+    ):
+        return 0
+    found = [
+        (uid, kws)
+        for uid, kws in changed(folder, cursor.highest_modseq)
+        if uid <= cursor.last_uid and any(k.lower().startswith(KEYWORD_PREFIX) for k in kws)
+    ]
+    if not found:
+        return 0
+    ids = message_ids_at(store, folder, cursor.uidvalidity, [uid for uid, _ in found])
+    pairs = [
+        (ids[uid], kw)
+        for uid, kws in found
+        if uid in ids
+        for kw in kws
+        if kw.lower().startswith(KEYWORD_PREFIX)
+    ]
+    if pairs:
+        store.add_keywords(pairs, now())
+    return len(pairs)
+
+
+def message_ids_at(
+    store: SyncSink, folder: FolderRef, uidvalidity: int, uids: Sequence[int]
+) -> dict[int, str]:
+    """uid -> Message-ID from the stored locations of ``folder``.
+
+    Uses ``store.message_ids_at`` when the sink has it (the daemon's writer flushes first);
+    otherwise a read-only connection to the store's file (TODO: a SqliteStore method).
+    """
+    own = getattr(store, "message_ids_at", None)
+    if own is not None:
+        result: dict[int, str] = own(folder, uidvalidity, uids)
+        return result
+    path: Path = store.path  # type: ignore[attr-defined]
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    try:
+        return locations_query(db, folder, uidvalidity, uids)
+    finally:
+        db.close()
+
+
+def locations_query(
+    db: sqlite3.Connection, folder: FolderRef, uidvalidity: int, uids: Sequence[int]
+) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for i in range(0, len(uids), 500):  # stay under SQLite's bound-parameter limit
+        chunk = list(uids[i : i + 500])
+        marks = ",".join("?" * len(chunk))
+        rows = db.execute(
+            "SELECT uid, message_id FROM locations WHERE account = ? AND folder = ? "
+            f"AND uidvalidity = ? AND uid IN ({marks})",
+            (folder.account, folder.name, uidvalidity, *chunk),
+        )
+        out.update((int(uid), str(mid)) for uid, mid in rows)
+    return out
 
 
 def sync_files(
     account: AccountSettings,
-    store: SqliteStore,
+    store: SyncSink,
     *,
     now: Callable[[], datetime],
     batch_size: int = 2000,
     progress: Progress | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> SyncReport:
     """Maildir/mbox accounts: re-read the files; known Message-IDs are ignored."""
     report = SyncReport(account.name, folders=[account.path])
@@ -125,6 +299,9 @@ def sync_files(
                 if progress:
                     progress(len(batch))
                 batch = []
+                if should_stop():
+                    report.stopped = True
+                    return report
         report.added += store.add_messages(batch, account=account.name)
         if progress and batch:
             progress(len(batch))
@@ -133,3 +310,28 @@ def sync_files(
     report.skipped = stats.skipped
     store.record_sync_success(account.name, now())
     return report
+
+
+def alias_warnings(source: MailSource, me: frozenset[str], sample: int = 200) -> list[str]:
+    """Addresses in From of the last ``sample`` sent messages that are not in ``me``.
+
+    Most frequent first: those are probably the user's own aliases missing from
+    ``me.addresses`` (their mail would be counted as a client's). Reads headers only.
+    """
+    sent = next((f for f in source.folders() if f.role == "sent"), None)
+    if sent is None:
+        return []
+    start: Cursor | None = None
+    status = getattr(source, "status", None)
+    if status is not None:
+        st: Cursor = status(sent)
+        # UIDs can be sparse: start 4x further back, keep the last ``sample``.
+        start = Cursor(st.uidvalidity, max(0, st.last_uid - 4 * sample))
+    recent: deque[str] = deque(maxlen=sample)
+    for raw in source.fetch_since(sent, start):
+        sender = parse_message(raw.data).from_addr
+        if sender:
+            recent.append(sender.lower())
+    mine = {m.lower() for m in me}
+    counts = Counter(a for a in recent if a not in mine)
+    return [address for address, _n in counts.most_common()]

@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 
 from responsewatch.core.business_time import BusinessClock
 from responsewatch.core.models import (
@@ -30,6 +31,8 @@ from responsewatch.core.stats import median, percentile
 from responsewatch.core.subjects import is_forward_subject
 
 __all__ = ["analyze", "state_for"]
+
+_TIME_THEN_ID = itemgetter(0, 1)
 
 
 @dataclass(slots=True)
@@ -136,7 +139,7 @@ class _Analyzer:
             when = message_time(msg, self.me)
             if when is not None:
                 dated.append((when, msg.message_id, msg, client))
-        dated.sort(key=lambda item: (item[0], item[1]))
+        dated.sort(key=_TIME_THEN_ID)
         open_turns: dict[str, _OpenTurn] = {}
         my_open: dict[str, _MyTurn] = {}
         for when, _mid, msg, client in dated:

@@ -1,0 +1,536 @@
+"""Read-only Microsoft 365 mail source over Microsoft Graph (``Mail.Read`` only).
+
+Each folder is read with ``messages/delta``: the first round lists every message, later
+rounds only what was created since. The ``@odata.deltaLink`` that ends a round is the
+folder's resume token (``Cursor.token``); while a round is under way the token is the
+link of the page being read, so a crash re-reads at most one page (the store ignores
+Message-IDs it already has) and never skips one. Graph has no UIDs: each folder numbers
+what it hands over with a counter continuing from ``Cursor.last_uid``.
+
+An expired token (``410 Gone`` / ``SyncStateNotFound``) restarts the round from scratch
+inside the same ``fetch_since`` call: the source is rebuilt for every sync, so it could
+not remember to announce a new UIDVALIDITY next time, and re-reading is harmless because
+facts are de-duplicated by Message-ID. ``429``/``503``/``504`` wait for ``Retry-After``
+(bounded), a ``401`` refreshes the access token once. Every other failure becomes
+``AuthFailed`` (naming the missing permission or consent) or ``SourceUnavailable`` here.
+
+Graph gives structured fields, not bytes: :func:`rfc5322` rebuilds a header block from
+``internetMessageHeaders`` (when Graph has them) completed by the structured fields,
+plus ``bodyPreview`` as a small text part, so ``parse_message`` sees what IMAP gives it.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime, formataddr
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import httpx
+import structlog
+
+from responsewatch.adapters.msal_tokens import (
+    ClientSecretTokens,
+    DeviceCodeTokens,
+    TokenCacheFile,
+)
+from responsewatch.config import AccountSettings, SecretRef
+from responsewatch.errors import AuthFailed, ConfigError, SourceUnavailable
+from responsewatch.ports import Cursor, FolderRef, RawMessage
+from responsewatch.secrets import resolve_secret
+
+__all__ = [
+    "GRAPH_URL",
+    "GraphAccount",
+    "GraphMailSource",
+    "MailFields",
+    "TokenProvider",
+    "graph_source",
+    "rfc5322",
+]
+
+log = structlog.get_logger("responsewatch.graph")
+
+GRAPH_URL = "https://graph.microsoft.com/v1.0"
+UIDVALIDITY = 1  # constant: an expired delta token is handled inside fetch_since
+# Well-known folder names work in URLs in every mailbox language; role as in FolderRef.
+WELL_KNOWN = {
+    "inbox": "inbox",
+    "sentitems": "sent",
+    "archive": "archive",
+    "drafts": "drafts",
+    "deleteditems": "trash",
+    "junkemail": "junk",
+}
+SELECT = (
+    "internetMessageId",
+    "conversationId",
+    "conversationIndex",
+    "receivedDateTime",
+    "sentDateTime",
+    "subject",
+    "from",
+    "sender",
+    "toRecipients",
+    "ccRecipients",
+    "internetMessageHeaders",
+    "bodyPreview",
+    "categories",
+    "isDraft",
+)
+_RETRY_STATUS = frozenset({429, 503, 504})
+_RESYNC_CODES = frozenset({"syncstatenotfound", "resyncrequired", "syncstateinvalid"})
+# Graph's own error codes that say "this permission or consent is missing".
+_DENIED_CODES = frozenset(
+    {"erroraccessdenied", "authorization_requestdenied", "accessdenied", "forbidden"}
+)
+# The stored header block must not claim a MIME structure the rebuilt body does not have.
+_DROPPED_HEADERS = frozenset({"content-type", "content-transfer-encoding", "mime-version"})
+_FIELD_NAME = re.compile(r"[\x21-\x39\x3b-\x7e]+")
+
+
+class TokenProvider(Protocol):
+    """An OAuth access token for Graph; ``refresh=True`` after Graph rejected the last one."""
+
+    def token(self, *, refresh: bool = False) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class GraphAccount:
+    name: str
+    mode: str = "delegated"  # "delegated" (device code, /me) | "application" (/users/{mailbox})
+    mailbox: str = ""
+    folders: tuple[str, ...] = ()  # beyond inbox and sentitems: well-known names or "A/B" paths
+    page_size: int = 100
+    base_url: str = GRAPH_URL
+    max_attempts: int = 6
+    max_wait_s: float = 600.0  # total Retry-After budget per request before giving up
+
+
+class _SyncStateGone(Exception):
+    """The delta/next link can no longer be used: restart the round."""
+
+
+class GraphMailSource:
+    """A ``MailSource`` over Graph; takes an ``httpx.Client`` and a token provider, no I/O here."""
+
+    def __init__(
+        self,
+        account: GraphAccount,
+        *,
+        client: httpx.Client,
+        tokens: TokenProvider,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.name = account.name
+        self._acct = account
+        self._client = client
+        self._tokens = tokens
+        self._sleep = sleep
+        base = account.base_url.rstrip("/")
+        self._base = base
+        self._root = f"{base}/me" if account.mode == "delegated" else (
+            f"{base}/users/{quote(account.mailbox, safe='@')}"
+        )
+        self._folder_ids: dict[str, str] = {}
+        self._resume: dict[FolderRef, str | None] = {}
+        self._prefer = f'IdType="ImmutableId", odata.maxpagesize={account.page_size}'
+
+    # -- MailSource -------------------------------------------------------------------------
+
+    def folders(self) -> list[FolderRef]:
+        refs = [FolderRef(self.name, "inbox", "inbox"), FolderRef(self.name, "sentitems", "sent")]
+        for name in self._acct.folders:
+            if name.lower() not in ("inbox", "sentitems") and all(r.name != name for r in refs):
+                refs.append(FolderRef(self.name, name, WELL_KNOWN.get(name.lower(), "")))
+        return refs
+
+    def uidvalidity(self, folder: FolderRef) -> int:
+        return UIDVALIDITY
+
+    def fetch_since(self, folder: FolderRef, cursor: Cursor | None) -> Iterator[RawMessage]:
+        current = cursor is not None and cursor.uidvalidity == UIDVALIDITY
+        uid = cursor.last_uid if cursor is not None and current else 0
+        link = cursor.token if cursor is not None and current else None
+        if link and not link.startswith(self._base + "/"):
+            # Never send the bearer token to a host that came out of the database.
+            log.warning("graph_token_ignored", account=self.name, folder=folder.name)
+            link = None
+        return self._rounds(folder, uid, link)
+
+    def resume_token(self, folder: FolderRef) -> str | None:
+        """The token to store with the cursor of the last message ``fetch_since`` yielded."""
+        return self._resume.get(folder)
+
+    def close(self) -> None:
+        self._client.close()
+
+    # -- delta rounds -----------------------------------------------------------------------
+
+    def _rounds(self, folder: FolderRef, uid: int, link: str | None) -> Iterator[RawMessage]:
+        restarted = link is None
+        url = link or self._initial_url(folder)
+        self._resume[folder] = link
+        while True:
+            try:
+                page = self._get_json(url, f"folder {folder.name!r}")
+            except _SyncStateGone as gone:
+                if restarted:
+                    raise SourceUnavailable(
+                        self.name, f"folder {folder.name!r}: Graph refused a fresh delta ({gone})"
+                    ) from None
+                log.warning("graph_delta_resync", account=self.name, folder=folder.name)
+                restarted = True
+                url = self._initial_url(folder)
+                self._resume[folder] = None
+                continue
+            for item in page.get("value") or ():
+                if not isinstance(item, dict) or "@removed" in item or item.get("isDraft"):
+                    continue
+                uid += 1
+                yield self._raw(folder, uid, item)
+            next_link = page.get("@odata.nextLink")
+            delta_link = page.get("@odata.deltaLink")
+            if isinstance(next_link, str):
+                url = self._same_origin(next_link)
+                self._resume[folder] = url
+            elif isinstance(delta_link, str):
+                self._resume[folder] = self._same_origin(delta_link)
+                return
+            else:
+                raise SourceUnavailable(
+                    self.name, f"folder {folder.name!r}: delta page without nextLink/deltaLink"
+                )
+
+    def _initial_url(self, folder: FolderRef) -> str:
+        folder_id = quote(self._folder_id(folder), safe="")
+        params = {"changeType": "created", "$select": ",".join(SELECT)}
+        url = httpx.URL(f"{self._root}/mailFolders/{folder_id}/messages/delta", params=params)
+        return str(url)
+
+    def _folder_id(self, folder: FolderRef) -> str:
+        name = folder.name
+        if name.lower() in WELL_KNOWN:
+            return name.lower()
+        if name in self._folder_ids:
+            return self._folder_ids[name]
+        parent: str | None = None
+        for part in name.split("/"):
+            where = (
+                f"{self._root}/mailFolders"
+                if parent is None
+                else f"{self._root}/mailFolders/{quote(parent, safe='')}/childFolders"
+            )
+            escaped = part.replace("'", "''")
+            params = {"$filter": f"displayName eq '{escaped}'", "$select": "id,displayName"}
+            page = self._get_json(str(httpx.URL(where, params=params)), f"folder {name!r}")
+            hits = [h for h in page.get("value") or () if isinstance(h, dict) and h.get("id")]
+            if not hits:
+                raise SourceUnavailable(
+                    self.name,
+                    f"folder {name!r} not found (no {part!r}); name folders as Outlook shows "
+                    "them, sub-folders as 'Parent/Child', or use a well-known name "
+                    f"({', '.join(WELL_KNOWN)})",
+                )
+            parent = str(hits[0]["id"])
+        assert parent is not None  # split() yields at least one part
+        self._folder_ids[name] = parent
+        return parent
+
+    def _same_origin(self, link: str) -> str:
+        if not link.startswith(self._base + "/"):
+            raise SourceUnavailable(self.name, f"Graph sent a link outside {self._base}")
+        return link
+
+    # -- HTTP -------------------------------------------------------------------------------
+
+    def _get_json(self, url: str, what: str) -> dict[str, Any]:
+        refreshed = False
+        waited = 0.0
+        attempts = self._acct.max_attempts
+        for attempt in range(1, attempts + 1):
+            headers = {
+                "Authorization": f"Bearer {self._tokens.token(refresh=refreshed)}",
+                "Prefer": self._prefer,
+                "Accept": "application/json",
+            }
+            try:
+                resp = self._client.get(url, headers=headers)
+            except httpx.HTTPError as exc:  # DNS, TLS, connect/read timeouts
+                status, delay = f"{type(exc).__name__}", _backoff(attempt)
+            else:
+                if resp.status_code == 200:
+                    return _json_body(resp, self.name, what)
+                code, message = _error_of(resp)
+                if resp.status_code == 410 or code.lower() in _RESYNC_CODES:
+                    raise _SyncStateGone(code or "410 Gone")
+                if resp.status_code == 401 and not refreshed:
+                    refreshed = True
+                    continue
+                if resp.status_code not in _RETRY_STATUS:
+                    raise self._http_error(resp.status_code, code, message, what)
+                status = f"HTTP {resp.status_code}"
+                delay = _retry_after(resp) or _backoff(attempt)
+            if attempt == attempts or waited + delay > self._acct.max_wait_s:
+                break
+            log.info("graph_retry", account=self.name, status=status, delay_s=delay)
+            self._sleep(delay)
+            waited += delay
+        raise SourceUnavailable(
+            self.name,
+            f"{what}: Microsoft Graph is throttling or unreachable ({status}); gave up after "
+            f"{attempt} attempts and {waited:.0f}s of waiting; the next sync tries again",
+        )
+
+    def _http_error(self, status: int, code: str, message: str, what: str) -> SourceUnavailable:
+        detail = f"{code}: {message}" if code else f"HTTP {status}"
+        if status in (401, 403) or code.lower() in _DENIED_CODES:
+            if self._acct.mode == "delegated":
+                need = (
+                    "the delegated permission Mail.Read on the app registration, consented "
+                    "at sign-in (or by an admin for the tenant)"
+                )
+            else:
+                need = (
+                    "the application permission Mail.Read with admin consent, and an Exchange "
+                    f"application access policy that includes mailbox {self._acct.mailbox!r}"
+                )
+            if status == 401:
+                return AuthFailed(
+                    self.name,
+                    f"Graph rejected the access token even after a refresh ({detail}); "
+                    f"check tenant_id/client_id and {need}",
+                )
+            return AuthFailed(self.name, f"{what}: access denied ({detail}); grant {need}")
+        if code == "MailboxNotEnabledForRESTAPI":
+            return SourceUnavailable(
+                self.name,
+                f"{detail}; this mailbox is not in Exchange Online: use type = \"exchange\"",
+            )
+        if status == 404:
+            return SourceUnavailable(self.name, f"{what}: not found ({detail})")
+        return SourceUnavailable(self.name, f"{what}: Graph answered HTTP {status} ({detail})")
+
+    # -- message synthesis ------------------------------------------------------------------
+
+    def _raw(self, folder: FolderRef, uid: int, item: Mapping[str, Any]) -> RawMessage:
+        categories = item.get("categories") or ()
+        return RawMessage(
+            folder=folder,
+            uid=uid,
+            data=rfc5322(graph_fields(item)),
+            internaldate=_iso(item.get("receivedDateTime")),
+            provider_thread=str(item.get("conversationId") or "") or None,
+            keywords=tuple(str(c) for c in categories if isinstance(c, str)),
+        )
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _backoff(attempt: int) -> float:
+    return float(min(2 ** (attempt - 1), 60))
+
+
+def _retry_after(resp: httpx.Response) -> float | None:
+    value = resp.headers.get("Retry-After", "").strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None  # HTTP-date form: Graph sends seconds; fall back to our own backoff
+    return max(seconds, 0.0)
+
+
+def _error_of(resp: httpx.Response) -> tuple[str, str]:
+    try:
+        body = resp.json()
+    except ValueError:
+        return "", resp.reason_phrase
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return "", resp.reason_phrase
+    return str(error.get("code") or ""), str(error.get("message") or "")[:300]
+
+
+def _json_body(resp: httpx.Response, account: str, what: str) -> dict[str, Any]:
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise SourceUnavailable(account, f"{what}: Graph answered something that is not JSON")
+    return body
+
+
+def _iso(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class MailFields:
+    """What Graph or EWS tell about a message, to rebuild the header block IMAP would give."""
+
+    transport_headers: tuple[tuple[str, str], ...] = ()
+    message_id: str | None = None
+    from_addr: tuple[str, str] | None = None  # (display name, address)
+    to: tuple[tuple[str, str], ...] = ()
+    cc: tuple[tuple[str, str], ...] = ()
+    subject: str | None = None
+    sent: datetime | None = None
+    in_reply_to: str | None = None
+    references: str | None = None
+    thread_index: str | None = None
+    text: str = ""
+
+
+def _clean(value: str) -> str:
+    # A header value must stay on its line: CR/LF in it would forge further fields.
+    return " ".join(value.replace("\r", " ").replace("\n", " ").split())
+
+
+def _addr(pair: tuple[str, str]) -> str:
+    return formataddr((_clean(pair[0]), _clean(pair[1])), charset="utf-8")
+
+
+def rfc5322(fields: MailFields) -> bytes:
+    """Header block (transport headers first, gaps filled from the fields) + a text part."""
+    lines: list[str] = []
+    seen: set[str] = set()
+    for name, value in fields.transport_headers:
+        lower = name.lower()
+        if lower in _DROPPED_HEADERS or not _FIELD_NAME.fullmatch(name):
+            continue
+        lines.append(f"{name}: {_clean(value)}")
+        seen.add(lower)
+    synthesized: Sequence[tuple[str, str | None]] = (
+        ("From", _addr(fields.from_addr) if fields.from_addr else None),
+        ("To", ", ".join(_addr(a) for a in fields.to) or None),
+        ("Cc", ", ".join(_addr(a) for a in fields.cc) or None),
+        ("Subject", fields.subject),
+        ("Date", format_datetime(fields.sent.astimezone(UTC)) if fields.sent else None),
+        ("Message-ID", fields.message_id),
+        ("In-Reply-To", fields.in_reply_to),
+        ("References", fields.references),
+        ("Thread-Index", fields.thread_index),
+    )
+    for name, value in synthesized:
+        if value is not None and name.lower() not in seen:
+            lines.append(f"{name}: {_clean(value)}")
+    lines += ["MIME-Version: 1.0", 'Content-Type: text/plain; charset="utf-8"']
+    lines.append("Content-Transfer-Encoding: 8bit")
+    body = "\r\n".join(fields.text.splitlines())
+    return ("\r\n".join(lines) + "\r\n\r\n" + body + ("\r\n" if body else "")).encode("utf-8")
+
+
+def _email_address(value: object) -> tuple[str, str] | None:
+    if not isinstance(value, dict):
+        return None
+    address = value.get("emailAddress")
+    if not isinstance(address, dict) or not address.get("address"):
+        return None
+    return str(address.get("name") or ""), str(address["address"])
+
+
+def graph_fields(item: Mapping[str, Any]) -> MailFields:
+    """A Graph ``message`` resource (as selected by SELECT) -> MailFields."""
+    headers = tuple(
+        (str(h["name"]), str(h.get("value") or ""))
+        for h in item.get("internetMessageHeaders") or ()
+        if isinstance(h, dict) and h.get("name")
+    )
+    recipients: dict[str, tuple[tuple[str, str], ...]] = {}
+    for key in ("toRecipients", "ccRecipients"):
+        found = (_email_address(r) for r in item.get(key) or ())
+        recipients[key] = tuple(r for r in found if r is not None)
+    return MailFields(
+        transport_headers=headers,
+        message_id=str(item.get("internetMessageId") or "") or None,
+        from_addr=_email_address(item.get("from")) or _email_address(item.get("sender")),
+        to=recipients["toRecipients"],
+        cc=recipients["ccRecipients"],
+        subject=item.get("subject") if isinstance(item.get("subject"), str) else None,
+        sent=_iso(item.get("sentDateTime")),
+        thread_index=str(item.get("conversationIndex") or "") or None,
+        text=str(item.get("bodyPreview") or ""),
+    )
+
+
+# -- composition --------------------------------------------------------------------------
+
+
+def _stderr_prompt(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _client_secret_ref(account: AccountSettings) -> SecretRef:
+    opts = account.options
+    ref = SecretRef(
+        command=opts.get("client_secret_command"),
+        env=opts.get("client_secret_env"),
+        file=opts.get("client_secret_file"),
+    )
+    return ref if (ref.command or ref.env or ref.file) else account.secret
+
+
+def graph_source(account: AccountSettings) -> GraphMailSource:
+    """Settings -> a Graph source; msal and the secret are only touched on the first request."""
+    opts = account.options
+    key = f"accounts[{account.name}]"
+    tenant = str(opts.get("tenant_id") or "")
+    client_id = str(opts.get("client_id") or "")
+    secret_ref = _client_secret_ref(account)
+    has_secret = bool(secret_ref.command or secret_ref.env or secret_ref.file)
+    auth = str(opts.get("auth") or ("client_credentials" if has_secret else "device_code"))
+    mailbox = str(opts.get("mailbox") or account.username or "")
+    problems = []
+    if not tenant:
+        problems.append(f"{key}.tenant_id: required (Directory (tenant) ID of the app registration)")
+    if not client_id:
+        problems.append(f"{key}.client_id: required (Application (client) ID)")
+    if auth not in ("device_code", "client_credentials"):
+        problems.append(f"{key}.auth: must be 'device_code' or 'client_credentials', got {auth!r}")
+    if auth == "client_credentials" and not mailbox:
+        problems.append(f"{key}.mailbox: required with client_credentials (whose mail to read)")
+    if auth == "client_credentials" and not has_secret:
+        problems.append(
+            f"{key}.client_secret_command: required with client_credentials (or "
+            "client_secret_env / client_secret_file / password_command)"
+        )
+    if problems:
+        raise ConfigError(problems)
+    authority = f"https://login.microsoftonline.com/{tenant}"
+    tokens: TokenProvider
+    if auth == "device_code":
+        safe_name = re.sub(r"[^A-Za-z0-9_.-]", "_", account.name)
+        default = f"~/.local/share/responsewatch/msal-{safe_name}.json"
+        cache = TokenCacheFile(Path(str(opts.get("token_cache") or default)).expanduser(), key)
+        prompt = _stderr_prompt if sys.stderr.isatty() else None
+        tokens = DeviceCodeTokens(account.name, client_id, authority, cache, prompt=prompt)
+    else:
+        tokens = ClientSecretTokens(
+            account.name, client_id, authority, secret=lambda: resolve_secret(secret_ref, key)
+        )
+    batch = opts.get("batch_size", 100)
+    return GraphMailSource(
+        GraphAccount(
+            name=account.name,
+            mode="delegated" if auth == "device_code" else "application",
+            mailbox=mailbox,
+            folders=tuple(account.folders or ()),
+            page_size=max(1, min(int(batch), 1000)) if isinstance(batch, int) else 100,
+        ),
+        client=httpx.Client(timeout=httpx.Timeout(30.0), headers={"User-Agent": "responsewatch"}),
+        tokens=tokens,
+    )
