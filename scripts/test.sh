@@ -12,6 +12,7 @@ command -v dovecot >/dev/null 2>&1 || need_apt+=(dovecot-core dovecot-imapd)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium fonts-dejavu-core)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== installing system packages: ${need_apt[*]}"
   # Packages try to start their services on install; tests start their own throwaway ones.

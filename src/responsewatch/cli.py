@@ -15,7 +15,13 @@ from rich.console import Console
 
 from responsewatch import __version__
 from responsewatch.app import commands
-from responsewatch.app.report import analysis_csv, analysis_json, print_analysis, threads_json
+from responsewatch.app.report import (
+    analysis_csv,
+    analysis_json,
+    print_analysis,
+    print_insights,
+    threads_json,
+)
 from responsewatch.errors import RwError
 from responsewatch.logs import configure_logging
 
@@ -132,8 +138,14 @@ def report(
 ) -> None:
     """Report from the store filled by `sync`/`run`."""
     with cli_errors():
-        analysis, timezone = commands.report(config, now=now)
-        _show(analysis, fmt, timezone)
+        analysis, timezone, insights = commands.report(config, now=now)
+        if fmt is Format.json:
+            # The analyze document plus one key: insights (documented in the README).
+            _emit_json({**analysis_json(analysis), "insights": insights})
+        else:
+            _show(analysis, fmt, timezone)
+            if fmt is Format.table:
+                print_insights(insights, out)
 
 
 @app.command()
@@ -150,6 +162,7 @@ def demo(
             out.print(result.intro, highlight=False)
         _show(result.analysis, fmt, result.timezone)
         if fmt is Format.table:
+            print_insights(result.insights, out)
             out.print(result.outro, highlight=False)
 
 

@@ -163,6 +163,24 @@ class Settings:
         return self.rules.hours.timezone
 
 
+# Account keys handed to the adapters as they are (each adapter validates its own).
+_ACCOUNT_OPTIONS = frozenset(
+    {
+        "tenant_id",
+        "client_id",
+        "mailbox",
+        "server",
+        "auth",
+        "batch_size",
+        "autodiscover",
+        "ca_file",
+        "token_cache",
+        "client_secret_command",
+        "client_secret_env",
+        "client_secret_file",
+    }
+)
+
 _SCHEMA: dict[str, tuple[str, ...]] = {
     "": (
         "me",
@@ -205,13 +223,7 @@ _SCHEMA: dict[str, tuple[str, ...]] = {
         "oauth2",
         "folders",
         "path",
-        "tenant_id",
-        "client_id",
-        "mailbox",
-        "server",
-        "auth",
-        "batch_size",
-        "autodiscover",
+        *sorted(_ACCOUNT_OPTIONS),
     ),
     "store": ("path",),
     "archive": ("path", "detect", "tag_on_server"),
@@ -550,12 +562,7 @@ def _accounts(c: _Collector, raw: Any, base: Path) -> tuple[AccountSettings, ...
                 resolved = (base / Path(path).expanduser()).resolve()
                 path = str(resolved)
         secret = _secret(c, table, where, required=kind in ("imap", "exchange"))
-        extra = {
-            k: v
-            for k, v in table.items()
-            if k
-            in ("tenant_id", "client_id", "mailbox", "server", "auth", "batch_size", "autodiscover")
-        }
+        extra = {k: v for k, v in table.items() if k in _ACCOUNT_OPTIONS}
         out.append(
             AccountSettings(
                 name,

@@ -104,14 +104,6 @@ class DovecotWorld:
             src.close()
 
 
-@pytest.fixture(scope="session")
-def dovecot() -> Iterator[Dovecot]:
-    """One real Dovecot for the session; raises (test error, never a skip) if it cannot start."""
-    server = Dovecot.start_new()
-    yield server
-    server.close()
-
-
 FACTORIES: dict[str, Callable[[pytest.FixtureRequest], MailWorld]] = {
     "memory": lambda request: MemoryWorld(),
     # getfixturevalue: a run selecting only "memory" never starts Dovecot.

@@ -35,13 +35,6 @@ T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 INBOX = FolderRef("acct", "INBOX", "inbox")
 
 
-@pytest.fixture(scope="module")
-def dovecot() -> Iterator[Dovecot]:
-    server = Dovecot.start_new()  # raises if Dovecot is missing or broken: an error, not a skip
-    yield server
-    server.close()
-
-
 @pytest.fixture
 def own_dovecot() -> Iterator[Dovecot]:
     """A server this test may kill without hurting the others."""

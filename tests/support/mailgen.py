@@ -292,7 +292,9 @@ def generate(
     return b.out
 
 
-def recent_requests(now: datetime, ages_hours: Sequence[float], *, seed: int = 11) -> list[GenMessage]:
+def recent_requests(
+    now: datetime, ages_hours: Sequence[float], *, seed: int = 11
+) -> list[GenMessage]:
     """Client requests still waiting at ``now``: one per age, so a demo shows every state."""
     b = _Builder(seed)
     domains = list(CLIENTS)
@@ -300,9 +302,15 @@ def recent_requests(now: datetime, ages_hours: Sequence[float], *, seed: int = 1
     for i, age in enumerate(ages_hours):
         domain = domains[i % len(domains)]
         contact = CLIENTS[domain][0]
-        b.emit(folder="INBOX", sender=contact, to=[ME], subject=subjects[i % len(subjects)],
-               when=now - timedelta(hours=age), body=BODIES[i % len(BODIES)],
-               msgid=b.next_id(domain))
+        b.emit(
+            folder="INBOX",
+            sender=contact,
+            to=[ME],
+            subject=subjects[i % len(subjects)],
+            when=now - timedelta(hours=age),
+            body=BODIES[i % len(BODIES)],
+            msgid=b.next_id(domain),
+        )
     return b.out
 
 

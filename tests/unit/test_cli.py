@@ -214,6 +214,8 @@ def test_sync_report_ack_round_trip(tmp_path: Path, mailbox: Path) -> None:
     assert "0 new" in again.stderr
     rep = invoke("report", "--config", cfg, "--now", "2026-11-03T10:00", "--format", "json")
     doc = json.loads(rep.stdout)
+    insights = doc.pop("insights")
+    assert set(insights) >= {"after_hours", "long_missions", "quiet", "rising", "my_latency"}
     analyzed = json.loads(
         invoke(
             "analyze", mailbox, "--config", cfg, "--now", "2026-11-03T10:00", "--format", "json"
@@ -254,7 +256,7 @@ def test_demo_runs_the_whole_pipeline(tmp_path: Path) -> None:
     assert {c["client"] for c in doc["clients"]} == {"Acme", "Bolt", "Celsius", "Dune"}
     assert doc["awaiting"] and doc["replies"]
     table = invoke("demo", "--keep", tmp_path / "demo")
-    assert table.exit_code == 0 and "Per client" in table.stdout
+    assert table.exit_code == 0 and "My replies, per client" in table.stdout
     assert (tmp_path / "demo" / "responsewatch.db").exists()
 
 
@@ -267,3 +269,64 @@ def test_bad_now_is_a_usage_error(mailbox: Path) -> None:
 def test_command_has_help_and_docs(name: str) -> None:
     assert runner.invoke(app, [name, "--help"]).exit_code == 0
     assert f"responsewatch {name}" in README
+
+
+def test_progress_bar_only_for_large_interactive_reads(tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from responsewatch.app.commands import PROGRESS_AFTER_MESSAGES, analyze_paths
+
+    path = tmp_path / "big.mbox"
+    with open(path, "wb") as out:
+        for i in range(PROGRESS_AFTER_MESSAGES + 500):
+            out.write(b"From x Mon Nov  2 10:00:00 2026\n" + raw(f"m{i}@x", "p@x.fr", [ME], T0))
+            out.write(b"\n")
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=100)
+    result = analyze_paths(
+        [path], me=[ME], clients=[], config=None, now=None, progress=True, console=console
+    )
+    assert result.analysis.totals.messages == PROGRESS_AFTER_MESSAGES + 500
+    assert "messages" in screen.getvalue()
+    small = io.StringIO()
+    analyze_paths(
+        [tmp_path / "big.mbox"],
+        me=[ME],
+        clients=[],
+        config=None,
+        now=None,
+        progress=False,
+        console=Console(file=small, force_terminal=True),
+    )
+    assert small.getvalue() == ""
+    doc = invoke("analyze", path, "--me", ME, "--format", "json")
+    json.loads(doc.stdout)  # nothing but the JSON document on stdout
+
+
+def test_repeated_client_flag_gives_one_client_several_rules(mailbox: Path) -> None:
+    (mailbox / "5.eml").write_bytes(
+        raw("h1@holding", "boss@holding-acme.com", [ME], T0 + HOUR, subject="Holding")
+    )
+    result = invoke(
+        "analyze",
+        mailbox,
+        "--me",
+        ME,
+        "--client",
+        "Acme=acme.fr",
+        "--client",
+        "Acme=boss@holding-acme.com",
+        "--format",
+        "json",
+    )
+    (acme,) = json.loads(result.stdout)["clients"]
+    assert acme["client"] == "Acme" and acme["client_messages"] == 3
+
+
+def test_client_names_are_printed_as_given(mailbox: Path) -> None:
+    result = invoke(
+        "analyze", mailbox, "--me", ME, "--client", "ACME Corp (FR)=ACME.fr", "--format", "json"
+    )
+    assert [c["client"] for c in json.loads(result.stdout)["clients"]] == ["ACME Corp (FR)"]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sqlite3
+import subprocess
 import urllib.request
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
@@ -370,14 +372,14 @@ def test_registering_does_not_collect_and_no_analysis_yet_exposes_health_only() 
     assert not any(n.startswith(("responsewatch_awaiting", "responsewatch_oldest")) for n in names)
 
 
-def test_scrapes_follow_the_published_analysis_and_reuse_its_snapshot(
+def test_scrapes_follow_the_published_analysis_and_reuse_its_aggregate(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import responsewatch.adapters.metrics as metrics
 
     built = []
-    real = metrics.snapshot
-    monkeypatch.setattr(metrics, "snapshot", lambda *a: built.append(1) or real(*a))
+    real = metrics.aggregate
+    monkeypatch.setattr(metrics, "aggregate", lambda *a: built.append(1) or real(*a))
     holder: list[Analysis] = [analyze(turn("a1", "jean@acme.fr", T0), now=T0 + HOUR)]
     collector = ResponsewatchCollector(
         analysis=lambda: holder[0],
@@ -547,3 +549,83 @@ def test_parse_listen(listen: str, expected: tuple[str, int]) -> None:
 def test_parse_listen_rejects(listen: str) -> None:
     with pytest.raises(ConfigError, match=r"metrics\.listen"):
         parse_listen(listen)
+
+
+# --- the alert rules, evaluated by promtool on a real scrape ----------------------------------
+
+
+def test_alert_rules_fire_for_exactly_the_clients_the_scrape_says(tmp_path: Path) -> None:
+    """promtool evaluates deploy/prometheus/rules.yml's reply alerts over series copied
+    from one scrape: overdue and due-soon clients (per-client override included) alert,
+    a client with a young or no awaiting reply does not."""
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.fail("promtool not found; apt-get install -y --no-install-recommends prometheus")
+    now = T0 + 100 * HOUR
+    rules = Rules(
+        me=frozenset({ME}),
+        clients=(
+            ACME,  # reply_within 8h, warn_at 6h
+            BOLT,
+            ClientRule("celsius", domains=("celsius.fr",)),
+            ClientRule("dune", domains=("dune.fr",)),
+        ),
+    )
+    a = analyze(
+        turn("a1", "jean@acme.fr", now - 9 * HOUR)  # overdue only under acme's 8h override
+        + turn("b1", "anna@bolt.com", now - 20 * HOUR)  # due soon (18h <= 20h < 24h)
+        + turn("c1", "x@celsius.fr", now - 2 * HOUR),  # ok; dune awaits nothing (age 0)
+        rules,
+        now=now,
+    )
+    scraped = [
+        s
+        for s in samples(registry_for(a, rules))
+        if s.name
+        in {
+            "responsewatch_oldest_awaiting_reply_age_seconds",
+            "responsewatch_reply_warn_at_seconds",
+            "responsewatch_reply_within_seconds",
+        }
+    ]
+    job = {"job": "responsewatch", "instance": "rw:9877"}
+
+    def selector(name: str, labels: Mapping[str, str]) -> str:
+        return name + "{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
+
+    series = [
+        {"series": selector(s.name, {**s.labels, **job}), "values": f"{s.value:g}x10"}
+        for s in scraped
+    ]
+    groups = yaml.safe_load((DEPLOY / "prometheus" / "rules.yml").read_text())["groups"]
+    alerts = {r["alert"]: r["expr"] for g in groups for r in g["rules"] if "alert" in r}
+    age = {s.labels["client"]: s.value for s in scraped if s.name.endswith("age_seconds")}
+    expected = {"ReplyOverdue": ["acme"], "ReplyDueSoon": ["bolt"]}
+    states = {w.client: w.state.value for w in a.awaiting}
+    assert states == {"acme": "overdue", "bolt": "due_soon", "celsius": "ok"}
+    checks = [
+        {
+            "expr": alerts[name],
+            "eval_time": "5m",
+            "exp_samples": [
+                {
+                    "labels": selector(
+                        "responsewatch_oldest_awaiting_reply_age_seconds", {"client": c, **job}
+                    ),
+                    "value": age[c],
+                }
+                for c in clients
+            ],
+        }
+        for name, clients in expected.items()
+    ]
+    test = {"interval": "1m", "input_series": series, "promql_expr_test": checks}
+    (tmp_path / "t.yml").write_text(yaml.safe_dump({"rule_files": [], "tests": [test]}))
+    result = subprocess.run(
+        [promtool, "test", "rules", "t.yml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import dkim
+import dkim  # type: ignore[import-untyped]
 import structlog
 from dkim import dnsplug
 
@@ -106,7 +106,9 @@ class LedgerEntry:
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> LedgerEntry:
-        values = {k: doc[k] if k not in ("excerpt", "v") else doc.get(k) for k in cls.__slots__}
+        values: dict[str, Any] = {
+            k: doc[k] if k not in ("excerpt", "v") else doc.get(k) for k in cls.__slots__
+        }
         values["excerpt"] = values["excerpt"] or ""
         values["v"] = values["v"] or LEDGER_VERSION
         values["dkim"] = DkimResult(
@@ -180,7 +182,11 @@ def _check_one(raw: bytes, idx: int, lookup: TxtLookup) -> DkimResult:
     used: dict[str, str] = {}
 
     def dnsfunc(name: bytes, timeout: float = 5) -> bytes | None:
-        text = lookup(name.decode("ascii", "replace"))
+        try:
+            text = lookup(name.decode("ascii", "replace"))
+        except dkim.DnsTimeoutError as exc:  # dkimpy swallows it: keep why for the record
+            used["error"] = f"DNS lookup failed: {exc}"
+            raise
         if text is not None:
             used["record"] = text
         return None if text is None else text.encode("ascii", "replace")
@@ -198,7 +204,9 @@ def _check_one(raw: bytes, idx: int, lookup: TxtLookup) -> DkimResult:
         ok, detail = False, str(exc)
     domain, selector = _signatures(raw)[idx]
     if not ok and not detail:
-        detail = "no public key in DNS" if "record" not in used else "signature does not match"
+        detail = used.get("error") or (
+            "no public key in DNS" if "record" not in used else "signature does not match"
+        )
     return DkimResult(
         "pass" if ok else "fail", domain, selector, used.get("record", ""), "" if ok else detail
     )
@@ -261,7 +269,13 @@ def _write_atomic(path: Path, data: bytes) -> None:
     """Temp file, fsync, rename over ``path``, fsync the directory: all or nothing."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    _write_synced(tmp, data, os.O_TRUNC)
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _write_synced(path: Path, data: bytes, mode: int) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | mode, 0o644)
     try:
         view = memoryview(data)
         while view:
@@ -269,19 +283,10 @@ def _write_atomic(path: Path, data: bytes) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
 
 
 def _append_line(path: Path, line: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    try:
-        view = memoryview(line)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    _write_synced(path, line, os.O_APPEND)
 
 
 def _sha256(data: bytes) -> str:
@@ -317,6 +322,8 @@ class EvidenceArchive:
             data = self.ledger.read_bytes()
         except FileNotFoundError:
             return [], b""
+        except OSError as exc:
+            raise DataError(f"archive {self.root}: cannot read the ledger ({exc})") from exc
         cut = data.rfind(b"\n") + 1
         return data[:cut].splitlines(), data[cut:]
 
@@ -385,8 +392,14 @@ class EvidenceArchive:
                 intent.unlink()
         except OSError as exc:
             raise DataError(f"archive {self.root}: cannot write ({exc})") from exc
-        log.info("archive.added", seq=entry.seq, message_id=message_id, client=client,
-                 phrase=phrase, dkim=result.result)  # fmt: skip
+        log.info(
+            "archive.added",
+            seq=entry.seq,
+            message_id=message_id,
+            client=client,
+            phrase=phrase,
+            dkim=result.result,
+        )
         return entry, True
 
     def _append(self, meta: dict[str, Any]) -> LedgerEntry:
@@ -490,8 +503,9 @@ class EvidenceArchive:
             return [f"archived message {entry.sha256}.eml is missing"]
         actual = _sha256(raw)
         if actual != entry.sha256:
-            return [f"archived message bytes changed: SHA-256 is {actual}, ledger says "
-                    f"{entry.sha256}"]  # fmt: skip
+            return [
+                f"archived message bytes changed: SHA-256 is {actual}, ledger says {entry.sha256}"
+            ]
         if entry.dkim.result != "pass":
             return []  # nothing was claimed, nothing to re-prove
         want = (entry.dkim.domain, entry.dkim.selector)
@@ -555,7 +569,9 @@ def fetch_full(
     own = getattr(source, "fetch_full", None)
     if callable(own):
         return bytes(own(folder, uid))
-    # The in-memory source keeps whole messages in RawMessage.data.
+    # The in-memory source keeps whole messages in RawMessage.data. The store knows folders
+    # by name only, and a FolderRef's role is part of its identity: find the source's own.
+    folder = next((f for f in source.folders() if f.name == folder.name), folder)
     valid = uidvalidity if uidvalidity is not None else source.uidvalidity(folder)
     for raw in source.fetch_since(folder, Cursor(valid, uid - 1)):
         if raw.uid == uid:

@@ -14,9 +14,10 @@ facts are de-duplicated by Message-ID. ``429``/``503``/``504`` wait for ``Retry-
 (bounded), a ``401`` refreshes the access token once. Every other failure becomes
 ``AuthFailed`` (naming the missing permission or consent) or ``SourceUnavailable`` here.
 
-Graph gives structured fields, not bytes: :func:`rfc5322` rebuilds a header block from
-``internetMessageHeaders`` (when Graph has them) completed by the structured fields,
-plus ``bodyPreview`` as a small text part, so ``parse_message`` sees what IMAP gives it.
+Graph gives structured fields, not bytes: ``adapters/mime.py`` rebuilds a header block
+from ``internetMessageHeaders`` (when Graph has them) completed by the structured
+fields, plus ``bodyPreview`` as a small text part, so ``parse_message`` sees what IMAP
+gives it.
 """
 
 from __future__ import annotations
@@ -24,10 +25,9 @@ from __future__ import annotations
 import re
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import format_datetime, formataddr
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -35,6 +35,7 @@ from urllib.parse import quote
 import httpx
 import structlog
 
+from responsewatch.adapters.mime import MailFields, rfc5322
 from responsewatch.adapters.msal_tokens import (
     ClientSecretTokens,
     DeviceCodeTokens,
@@ -53,6 +54,7 @@ __all__ = [
     "TokenProvider",
     "graph_source",
     "rfc5322",
+    "setup_steps",
 ]
 
 log = structlog.get_logger("responsewatch.graph")
@@ -90,9 +92,6 @@ _RESYNC_CODES = frozenset({"syncstatenotfound", "resyncrequired", "syncstateinva
 _DENIED_CODES = frozenset(
     {"erroraccessdenied", "authorization_requestdenied", "accessdenied", "forbidden"}
 )
-# The stored header block must not claim a MIME structure the rebuilt body does not have.
-_DROPPED_HEADERS = frozenset({"content-type", "content-transfer-encoding", "mime-version"})
-_FIELD_NAME = re.compile(r"[\x21-\x39\x3b-\x7e]+")
 
 
 class TokenProvider(Protocol):
@@ -135,8 +134,10 @@ class GraphMailSource:
         self._sleep = sleep
         base = account.base_url.rstrip("/")
         self._base = base
-        self._root = f"{base}/me" if account.mode == "delegated" else (
-            f"{base}/users/{quote(account.mailbox, safe='@')}"
+        self._root = (
+            f"{base}/me"
+            if account.mode == "delegated"
+            else (f"{base}/users/{quote(account.mailbox, safe='@')}")
         )
         self._folder_ids: dict[str, str] = {}
         self._resume: dict[FolderRef, str | None] = {}
@@ -311,7 +312,7 @@ class GraphMailSource:
         if code == "MailboxNotEnabledForRESTAPI":
             return SourceUnavailable(
                 self.name,
-                f"{detail}; this mailbox is not in Exchange Online: use type = \"exchange\"",
+                f'{detail}; this mailbox is not in Exchange Online: use type = "exchange"',
             )
         if status == 404:
             return SourceUnavailable(self.name, f"{what}: not found ({detail})")
@@ -378,62 +379,6 @@ def _iso(value: object) -> datetime | None:
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
-@dataclass(frozen=True, slots=True)
-class MailFields:
-    """What Graph or EWS tell about a message, to rebuild the header block IMAP would give."""
-
-    transport_headers: tuple[tuple[str, str], ...] = ()
-    message_id: str | None = None
-    from_addr: tuple[str, str] | None = None  # (display name, address)
-    to: tuple[tuple[str, str], ...] = ()
-    cc: tuple[tuple[str, str], ...] = ()
-    subject: str | None = None
-    sent: datetime | None = None
-    in_reply_to: str | None = None
-    references: str | None = None
-    thread_index: str | None = None
-    text: str = ""
-
-
-def _clean(value: str) -> str:
-    # A header value must stay on its line: CR/LF in it would forge further fields.
-    return " ".join(value.replace("\r", " ").replace("\n", " ").split())
-
-
-def _addr(pair: tuple[str, str]) -> str:
-    return formataddr((_clean(pair[0]), _clean(pair[1])), charset="utf-8")
-
-
-def rfc5322(fields: MailFields) -> bytes:
-    """Header block (transport headers first, gaps filled from the fields) + a text part."""
-    lines: list[str] = []
-    seen: set[str] = set()
-    for name, value in fields.transport_headers:
-        lower = name.lower()
-        if lower in _DROPPED_HEADERS or not _FIELD_NAME.fullmatch(name):
-            continue
-        lines.append(f"{name}: {_clean(value)}")
-        seen.add(lower)
-    synthesized: Sequence[tuple[str, str | None]] = (
-        ("From", _addr(fields.from_addr) if fields.from_addr else None),
-        ("To", ", ".join(_addr(a) for a in fields.to) or None),
-        ("Cc", ", ".join(_addr(a) for a in fields.cc) or None),
-        ("Subject", fields.subject),
-        ("Date", format_datetime(fields.sent.astimezone(UTC)) if fields.sent else None),
-        ("Message-ID", fields.message_id),
-        ("In-Reply-To", fields.in_reply_to),
-        ("References", fields.references),
-        ("Thread-Index", fields.thread_index),
-    )
-    for name, value in synthesized:
-        if value is not None and name.lower() not in seen:
-            lines.append(f"{name}: {_clean(value)}")
-    lines += ["MIME-Version: 1.0", 'Content-Type: text/plain; charset="utf-8"']
-    lines.append("Content-Transfer-Encoding: 8bit")
-    body = "\r\n".join(fields.text.splitlines())
-    return ("\r\n".join(lines) + "\r\n\r\n" + body + ("\r\n" if body else "")).encode("utf-8")
-
-
 def _email_address(value: object) -> tuple[str, str] | None:
     if not isinstance(value, dict):
         return None
@@ -464,6 +409,33 @@ def graph_fields(item: Mapping[str, Any]) -> MailFields:
         sent=_iso(item.get("sentDateTime")),
         thread_index=str(item.get("conversationIndex") or "") or None,
         text=str(item.get("bodyPreview") or ""),
+        item_id=str(item.get("id") or "") or None,
+    )
+
+
+def setup_steps(auth: str) -> tuple[str, ...]:
+    """What ``check`` prints for a Graph account (full guide: docs/microsoft.md)."""
+    common = (
+        "Entra admin center > App registrations > New registration (single tenant); copy "
+        "Application (client) ID -> client_id and Directory (tenant) ID -> tenant_id",
+    )
+    if auth == "client_credentials":
+        return (
+            *common,
+            "API permissions > Microsoft Graph > Application permissions > Mail.Read, then "
+            "an admin clicks 'Grant admin consent'",
+            "Certificates & secrets > New client secret; store its Value where "
+            "password_command (or client_secret_command/_env/_file) can read it",
+            "Exchange Online: New-ApplicationAccessPolicy -AccessRight RestrictAccess limiting "
+            "the app to the configured mailbox",
+        )
+    return (
+        *common,
+        "Authentication > Allow public client flows = Yes",
+        "API permissions > Microsoft Graph > Delegated permissions > Mail.Read (admin "
+        "consent if your tenant blocks user consent)",
+        "run `responsewatch sync --once` in a terminal and sign in with the device code; "
+        "tokens are kept in a 0600 token cache file",
     )
 
 
@@ -496,7 +468,9 @@ def graph_source(account: AccountSettings) -> GraphMailSource:
     mailbox = str(opts.get("mailbox") or account.username or "")
     problems = []
     if not tenant:
-        problems.append(f"{key}.tenant_id: required (Directory (tenant) ID of the app registration)")
+        problems.append(
+            f"{key}.tenant_id: required (Directory (tenant) ID of the app registration)"
+        )
     if not client_id:
         problems.append(f"{key}.client_id: required (Application (client) ID)")
     if auth not in ("device_code", "client_credentials"):

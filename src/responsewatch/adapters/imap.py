@@ -12,10 +12,11 @@ from __future__ import annotations
 import ast
 import contextlib
 import functools
+import imaplib
 import re
 import ssl
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -117,6 +118,8 @@ class ImapMailSource:
         self._connect = connect if connect is not None else IMAPClient
         self._client: IMAPClient | None = None
         self._selected: tuple[str, int] | None = None  # (folder name, its UIDVALIDITY)
+        # A UID FETCH sent ahead (pipelining): ((folder, first uid), tag).
+        self._inflight: tuple[tuple[str, int], bytes] | None = None
 
     # -- connection -------------------------------------------------------------------------
 
@@ -146,6 +149,12 @@ class ImapMailSource:
 
     def _conn(self) -> IMAPClient:
         if self._client is not None:
+            if self._inflight is not None:  # a pipelined FETCH nobody will read: drain it
+                _key, tag = self._inflight
+                self._inflight = None
+                imap = self._direct()
+                if imap is not None:
+                    _read_direct(imap, tag)
             return self._client
         a = self._account
         if a.tls == "implicit":
@@ -186,6 +195,7 @@ class ImapMailSource:
 
     def _drop(self) -> None:
         client, self._client, self._selected = self._client, None, None
+        self._inflight = None
         if client is not None:
             with contextlib.suppress(Exception):
                 client.shutdown()
@@ -220,6 +230,7 @@ class ImapMailSource:
 
     def close(self) -> None:
         client, self._client, self._selected = self._client, None, None
+        self._inflight = None  # imaplib's LOGOUT reads past an unread answer: no drain
         if client is not None:
             with contextlib.suppress(Exception):
                 client.logout()
@@ -304,31 +315,65 @@ class ImapMailSource:
         if gmail:
             items.append("X-GM-THRID")
         query = "(" + " ".join(items) + ")"
-        for i in range(0, len(uids), a.batch_size):
-            batch = uids[i : i + a.batch_size]
+        batches = [uids[i : i + a.batch_size] for i in range(0, len(uids), a.batch_size)]
+        for i, batch in enumerate(batches):
             with self._errors():
-                # The caller may have used this connection for another folder between batches.
-                if (
-                    self._selected != (folder.name, uidvalidity)
-                    and self._select(folder.name) != uidvalidity
-                ):
-                    raise SourceUnavailable(a.name, f"{folder.name}: UIDVALIDITY changed")
-                got = self._fetch(folder, batch, query)
+                if self._inflight is None or self._inflight[0] != (folder.name, batch[0]):
+                    # The caller may have used this connection for another folder between
+                    # batches (which drained the FETCH we had sent ahead).
+                    if (
+                        self._selected != (folder.name, uidvalidity)
+                        and self._select(folder.name) != uidvalidity
+                    ):
+                        raise SourceUnavailable(a.name, f"{folder.name}: UIDVALIDITY changed")
+                    self._send_fetch(folder.name, batch, query)
+                got = self._receive_fetch(folder, batch, query)
+                if i + 1 < len(batches):
+                    # Pipelining: the server prepares the next batch while the caller
+                    # parses and stores this one.
+                    self._send_fetch(folder.name, batches[i + 1], query)
             for uid in batch:
                 if uid in got:  # absent: expunged since the SEARCH
                     yield got[uid]
 
-    def _fetch(self, folder: FolderRef, batch: list[int], query: str) -> dict[int, RawMessage]:
-        # imapclient's generic response parser runs at about a quarter of the speed of a
-        # raw FETCH, so this one command goes through its imaplib object (``_imap``, there
-        # since imapclient 0.x). The batch's UIDs are consecutive among the folder's UIDs,
-        # so the range names exactly them.
-        typ, data = self._conn()._imap.uid("FETCH", f"{batch[0]}:{batch[-1]}", query)
-        if typ != "OK":
-            raise IMAPClientError(f"UID FETCH failed: {data!r}")
+    # imapclient's generic response parser runs at about a quarter of the speed of a raw
+    # FETCH, so UID FETCH goes through its imaplib object (``_imap``, there since imapclient
+    # 0.x), read straight off its socket file (``_read_direct``). A batch's UIDs are
+    # consecutive among the folder's UIDs, so the range names exactly them.
+
+    def _direct(self) -> imaplib.IMAP4 | None:
+        imap = self._client._imap if self._client is not None else None
+        if isinstance(imap, imaplib.IMAP4) and imap.state == "SELECTED":
+            return imap
+        return None  # not a real imaplib connection (tests' fakes): its own parser
+
+    def _send_fetch(self, folder: str, batch: list[int], query: str) -> None:
+        self._conn()  # connected, and any other FETCH in flight drained
+        imap = self._direct()
+        if imap is None:
+            return
+        tag = imap._new_tag()
+        imap.tagged_commands.pop(tag, None)  # answered by _read_direct, not by imaplib
+        imap.send(b"%s UID FETCH %d:%d %s\r\n" % (tag, batch[0], batch[-1], query.encode()))
+        self._inflight = ((folder, batch[0]), tag)
+
+    def _receive_fetch(
+        self, folder: FolderRef, batch: list[int], query: str
+    ) -> dict[int, RawMessage]:
+        imap = self._direct()
+        groups: Iterable[tuple[bytes, list[bytes]]]
+        if imap is not None and self._inflight is not None:
+            _key, tag = self._inflight
+            self._inflight = None
+            groups = _read_direct(imap, tag)
+        else:
+            typ, data = self._conn()._imap.uid("FETCH", f"{batch[0]}:{batch[-1]}", query)
+            if typ != "OK":
+                raise IMAPClientError(f"UID FETCH failed: {data!r}")
+            groups = _fetch_groups(data)
         wanted = set(batch)
         out: dict[int, RawMessage] = {}
-        for text, literals in _fetch_groups(data):
+        for text, literals in groups:
             raw = _parse_fetch(folder, text, literals)
             if raw is not None and raw.uid in wanted:
                 out[raw.uid] = raw
@@ -461,6 +506,7 @@ def _role(name: str, flags: set[bytes]) -> str:
 _MONTH_NAMES = b"JanFebMarAprMayJunJulAugSepOctNovDec"
 _MONTHS = {_MONTH_NAMES[i : i + 3]: i // 3 + 1 for i in range(0, 36, 3)}
 _LITERAL_TAIL = re.compile(rb"\{(\d+)\}$")
+_LITERAL_LINE = re.compile(rb"\{(\d+)\}\r\n$")
 # NAME value, where value is a number, "quoted", (list), NIL or a literal placeholder.
 _ITEM = re.compile(
     rb"([A-Za-z0-9.\-]+(?:\[[^\]]*\](?:<\d+>)?)?) +"
@@ -473,6 +519,45 @@ _USUAL = re.compile(
     rb'\d+ \(UID (\d+) INTERNALDATE "([^"]*)" FLAGS \(([^()"]*)\)(?: X-GM-THRID (\d+))?'
     rb" BODY\[HEADER\] \x000\x00( BODY\[TEXT\]<0> \x001\x00)?\)$"
 )
+
+
+def _read_direct(imap: imaplib.IMAP4, tag: bytes) -> list[tuple[bytes, list[bytes]]]:
+    """The answer to the ``UID FETCH`` sent with ``tag``, read off imaplib's socket file.
+
+    imaplib parses every line in Python (regex matches, untagged bookkeeping): for header
+    fetches that is most of the cost. Here each line is one C ``readline`` and each
+    literal one ``read``; the result has ``_fetch_groups``' shape. The whole tagged
+    exchange is consumed, so imaplib (and imapclient) carry on with the next command.
+    """
+    readline, read = imap.file.readline, imap.file.read
+    out: list[tuple[bytes, list[bytes]]] = []
+    parts: list[bytes] = []
+    literals: list[bytes] = []
+    while True:
+        line = readline()
+        if not line:
+            raise IMAPClientAbortError("socket error: EOF during UID FETCH")
+        if line.startswith(tag + b" "):
+            status = line[len(tag) + 1 :].strip()
+            if not status.startswith(b"OK"):
+                raise IMAPClientError(f"UID FETCH failed: {_text(status)}")
+            return out
+        m = _LITERAL_LINE.search(line)
+        if m is not None:
+            parts.append(line[: m.start()] + b"\x00%d\x00" % len(literals))
+            size = int(m.group(1))
+            literal = read(size)
+            if len(literal) != size:
+                raise IMAPClientAbortError("socket error: EOF inside a literal")
+            literals.append(literal)
+            continue  # the item list goes on after the literal
+        parts.append(line.rstrip(b"\r\n"))
+        if line.startswith(b"* ") and b" FETCH " not in parts[0]:
+            parts, literals = [], []  # an untagged EXISTS/EXPUNGE/...: not ours
+            continue
+        seq, _, items = b"".join(parts)[2:].partition(b" FETCH ")
+        out.append((seq + b" " + items, literals))  # as imaplib gives it: "N (UID ..."
+        parts, literals = [], []
 
 
 def _fetch_groups(data: list[Any]) -> Iterator[tuple[bytes, list[bytes]]]:

@@ -57,14 +57,14 @@ from responsewatch.errors import ConfigError, RwError
 __all__ = [
     "BUCKETS",
     "OTHER",
+    "Aggregate",
     "ClientView",
     "LatencyHistogram",
     "ResponsewatchCollector",
-    "Snapshot",
+    "aggregate",
     "build_registry",
     "parse_listen",
     "serve_metrics",
-    "snapshot",
 ]
 
 log = structlog.get_logger("responsewatch.metrics")
@@ -125,7 +125,7 @@ class ClientView:
 
 
 @dataclass(frozen=True, slots=True)
-class Snapshot:
+class Aggregate:
     now: datetime
     clients: tuple[ClientView, ...]
     labels: Mapping[str, str]  # client name -> label value
@@ -143,7 +143,7 @@ def _label_map(analysis: Analysis, rules: Rules, top_clients: int) -> dict[str, 
     return labels
 
 
-def snapshot(analysis: Analysis, rules: Rules, top_clients: int) -> Snapshot:
+def aggregate(analysis: Analysis, rules: Rules, top_clients: int) -> Aggregate:
     """Aggregate an Analysis per bounded `client` label (pure; cached by the collector)."""
     labels = _label_map(analysis, rules, top_clients)
     order = list(dict.fromkeys(labels[c.client] for c in analysis.clients))
@@ -194,7 +194,60 @@ def snapshot(analysis: Analysis, rules: Rules, top_clients: int) -> Snapshot:
                 reply_within_seconds=within,
             )
         )
-    return Snapshot(analysis.now, tuple(views), labels)
+    return Aggregate(analysis.now, tuple(views), labels)
+
+
+def _analysis_families(agg: Aggregate) -> Iterator[Metric]:
+    yield GaugeMetricFamily(
+        "responsewatch_analysis_timestamp_seconds",
+        "Instant the exposed reply figures were computed for (Unix time)",
+        value=agg.now.timestamp(),
+    )
+    awaiting = GaugeMetricFamily(
+        "responsewatch_awaiting_reply_threads",
+        "Client turns awaiting my reply, by state (ok, due_soon, overdue)",
+        labels=["client", "state"],
+    )
+    oldest = GaugeMetricFamily(
+        "responsewatch_oldest_awaiting_reply_age_seconds",
+        "Age on the SLA clock of the oldest turn awaiting my reply; 0 when none",
+        labels=["client"],
+    )
+    replies = HistogramMetricFamily(
+        "responsewatch_reply_latency_seconds",
+        "My reply latency to client turns (calendar seconds), whole stored history",
+        labels=["client"],
+    )
+    theirs = HistogramMetricFamily(
+        "responsewatch_client_reply_latency_seconds",
+        "Clients' reply latency to my turns (calendar seconds), whole stored history",
+        labels=["client"],
+    )
+    breaches = CounterMetricFamily(
+        "responsewatch_sla_breaches",
+        "Late replies plus overdue awaiting turns in the stored history",
+        labels=["client"],
+    )
+    warn_at = GaugeMetricFamily(
+        "responsewatch_reply_warn_at_seconds",
+        "Age at which an awaiting reply becomes due soon (sla.warn_at or override)",
+        labels=["client"],
+    )
+    within = GaugeMetricFamily(
+        "responsewatch_reply_within_seconds",
+        "Reply limit: age at which an awaiting reply is overdue (sla.reply_within)",
+        labels=["client"],
+    )
+    for view in agg.clients:
+        for state, n in zip(STATES, view.awaiting, strict=True):
+            awaiting.add_metric([view.label, state.value], float(n))
+        oldest.add_metric([view.label], view.oldest_age_seconds)
+        replies.add_metric([view.label], view.replies.buckets(), view.replies.total)
+        theirs.add_metric([view.label], view.client_replies.buckets(), view.client_replies.total)
+        breaches.add_metric([view.label], float(view.breaches))
+        warn_at.add_metric([view.label], view.warn_at_seconds)
+        within.add_metric([view.label], view.reply_within_seconds)
+    yield from (awaiting, oldest, replies, theirs, breaches, warn_at, within)
 
 
 class ResponsewatchCollector:
@@ -216,24 +269,26 @@ class ResponsewatchCollector:
         self._agreements = agreements
         self._rules = rules
         self._top_clients = top_clients
-        # (analysis, its snapshot), swapped as one reference: concurrent scrapes at worst
-        # build the same snapshot twice.
-        self._cache: tuple[Analysis, Snapshot] | None = None
+        # (analysis, its aggregate, the families built from it), swapped as one reference:
+        # concurrent scrapes at worst build the same thing twice. Families are only read
+        # by the exposition, so every scrape until the next Analysis reuses them.
+        self._cache: tuple[Analysis, Aggregate, tuple[Metric, ...]] | None = None
 
     def describe(self) -> list[Metric]:
         # Registering must not call collect(): there may be no Analysis yet.
         return []
 
-    def _snapshot(self) -> Snapshot | None:
+    def _cached(self) -> tuple[Aggregate, tuple[Metric, ...]] | None:
         analysis = self._analysis()
         if analysis is None:
             return None
         cached = self._cache
         if cached is not None and cached[0] is analysis:
-            return cached[1]
-        snap = snapshot(analysis, self._rules, self._top_clients)
-        self._cache = (analysis, snap)
-        return snap
+            return cached[1], cached[2]
+        agg = aggregate(analysis, self._rules, self._top_clients)
+        families = tuple(_analysis_families(agg))
+        self._cache = (analysis, agg, families)
+        return agg, families
 
     def collect(self) -> Iterator[Metric]:
         build = GaugeMetricFamily(
@@ -241,77 +296,26 @@ class ResponsewatchCollector:
         )
         build.add_metric([responsewatch.__version__], 1.0)
         yield build
-        snap = self._snapshot()
-        if snap is not None:
-            yield from self._client_metrics(snap)
+        cached = self._cached()
+        if cached is not None:
+            agg, families = cached
+            yield from families
+            yield self._agreement_family(agg)
         yield from self._sync_metrics()
 
-    def _client_metrics(self, snap: Snapshot) -> Iterator[Metric]:
-        yield GaugeMetricFamily(
-            "responsewatch_analysis_timestamp_seconds",
-            "Instant the exposed reply figures were computed for (Unix time)",
-            value=snap.now.timestamp(),
-        )
-        awaiting = GaugeMetricFamily(
-            "responsewatch_awaiting_reply_threads",
-            "Client turns awaiting my reply, by state (ok, due_soon, overdue)",
-            labels=["client", "state"],
-        )
-        oldest = GaugeMetricFamily(
-            "responsewatch_oldest_awaiting_reply_age_seconds",
-            "Age on the SLA clock of the oldest turn awaiting my reply; 0 when none",
-            labels=["client"],
-        )
-        replies = HistogramMetricFamily(
-            "responsewatch_reply_latency_seconds",
-            "My reply latency to client turns (calendar seconds), whole stored history",
-            labels=["client"],
-        )
-        theirs = HistogramMetricFamily(
-            "responsewatch_client_reply_latency_seconds",
-            "Clients' reply latency to my turns (calendar seconds), whole stored history",
-            labels=["client"],
-        )
-        breaches = CounterMetricFamily(
-            "responsewatch_sla_breaches",
-            "Late replies plus overdue awaiting turns in the stored history",
-            labels=["client"],
-        )
-        warn_at = GaugeMetricFamily(
-            "responsewatch_reply_warn_at_seconds",
-            "Age at which an awaiting reply becomes due soon (sla.warn_at or override)",
-            labels=["client"],
-        )
-        within = GaugeMetricFamily(
-            "responsewatch_reply_within_seconds",
-            "Reply limit: age at which an awaiting reply is overdue (sla.reply_within)",
-            labels=["client"],
-        )
-        for view in snap.clients:
-            for state, n in zip(STATES, view.awaiting, strict=True):
-                awaiting.add_metric([view.label, state.value], float(n))
-            oldest.add_metric([view.label], view.oldest_age_seconds)
-            replies.add_metric([view.label], view.replies.buckets(), view.replies.total)
-            theirs.add_metric(
-                [view.label], view.client_replies.buckets(), view.client_replies.total
-            )
-            breaches.add_metric([view.label], float(view.breaches))
-            warn_at.add_metric([view.label], view.warn_at_seconds)
-            within.add_metric([view.label], view.reply_within_seconds)
-        yield from (awaiting, oldest, replies, theirs, breaches, warn_at, within)
-
+    def _agreement_family(self, agg: Aggregate) -> Metric:
         archived = CounterMetricFamily(
             "responsewatch_agreements_archived",
             "Agreements captured in the archive, by client",
             labels=["client"],
         )
-        counts = dict.fromkeys((v.label for v in snap.clients), 0)
+        counts = dict.fromkeys((v.label for v in agg.clients), 0)
         for client, n in (self._read("agreements", self._agreements) or {}).items():
-            lab = snap.labels.get(client, OTHER)
+            lab = agg.labels.get(client, OTHER)
             counts[lab] = counts.get(lab, 0) + n
         for lab, n in counts.items():
             archived.add_metric([lab], float(n))
-        yield archived
+        return archived
 
     def _sync_metrics(self) -> Iterator[Metric]:
         status = self._read("sync_status", self._sync_status)

@@ -14,7 +14,7 @@ import shutil
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from rich.console import Console
@@ -43,14 +43,19 @@ from responsewatch.core.rules import ClientDirectory
 from responsewatch.errors import ConfigError, DataError, RwError
 from responsewatch.ports import FolderRef, MailSource, RawMessage
 
+if TYPE_CHECKING:
+    from responsewatch.app.bootstrap import App
+
 __all__ = [
     "AgreementWatcher",
     "add_by_message_id",
+    "agreements_since",
     "archive_add",
     "archive_export",
     "archive_list",
     "archive_new_agreements",
     "archive_verify",
+    "digest_agreements",
     "entry_json",
     "export_archive",
     "print_entries",
@@ -142,6 +147,33 @@ class AgreementWatcher:
 
         return on_message
 
+    def deferred(self, source: MailSource) -> DeferredArchiver:
+        """The :class:`responsewatch.app.sync.Archiver` for one folder catch-up of ``source``."""
+        return DeferredArchiver(self, source)
+
+
+class DeferredArchiver:
+    """Decides while the folder streams (pure, cheap), fetches and archives after it.
+
+    A crash between a batch commit and the end of the folder's catch-up can miss an agreement
+    detected in that window; the original stays on the server, and `archive add` or the
+    $RwAgreement keyword brings it in."""
+
+    def __init__(self, watcher: AgreementWatcher, source: MailSource) -> None:
+        self._watcher = watcher
+        self._source = source
+        self._pending: list[tuple[RawMessage, Message]] = []
+
+    def see(self, raw: RawMessage, msg: Message) -> None:
+        if self._watcher.decide(raw, msg) is not None:
+            self._pending.append((raw, msg))
+
+    def flush(self) -> None:
+        pending, self._pending = self._pending, []
+        hook = self._watcher.hook(self._source)
+        for raw, msg in pending:
+            hook(raw, msg)
+
 
 # --- by Message-ID: `archive add` and the $RwAgreement catch-up --------------------------
 
@@ -150,7 +182,7 @@ def _normalise_id(message_id: str) -> str:
     return message_id.strip().removeprefix("<").removesuffix(">").strip()
 
 
-def _fetch_by_id(app: Any, message_id: str) -> bytes:
+def _fetch_by_id(app: App, message_id: str) -> bytes:
     """The original bytes from wherever the store saw the message; file accounts re-read."""
     accounts = {a.name: a for a in app.settings.accounts}
     failures: list[str] = []
@@ -178,7 +210,7 @@ def _fetch_by_id(app: Any, message_id: str) -> bytes:
 
 
 def add_by_message_id(
-    app: Any, archive: EvidenceArchive, message_id: str, *, phrase: str = MANUAL
+    app: App, archive: EvidenceArchive, message_id: str, *, phrase: str = MANUAL
 ) -> tuple[LedgerEntry, bool]:
     """Archive one message by its Message-ID (``app`` is a bootstrap ``App``)."""
     mid = _normalise_id(message_id)
@@ -199,7 +231,7 @@ def add_by_message_id(
 
 
 def archive_new_agreements(
-    app: Any, archive: EvidenceArchive | None = None, *, lookup: TxtLookup | None = None
+    app: App, archive: EvidenceArchive | None = None, *, lookup: TxtLookup | None = None
 ) -> list[LedgerEntry]:
     """Archive every message seen with ``$RwAgreement`` that is not archived yet."""
     archive = archive or open_archive(app.settings, lookup)
@@ -231,6 +263,24 @@ def entry_json(entry: LedgerEntry) -> dict[str, Any]:
         "archived_at": entry.archived_at,
         "dkim": entry.dkim.result,
     }
+
+
+def agreements_since(archive_path: Path, since: datetime) -> list[dict[str, Any]]:
+    """Agreements archived at or after ``since``, oldest first: the digest's section."""
+    entries = EvidenceArchive(archive_path).entries()
+    return [entry_json(e) for e in entries if datetime.fromisoformat(e.archived_at) >= since]
+
+
+def digest_agreements(app: App, since: datetime) -> list[tuple[str, str, datetime, str]]:
+    """(client, phrase, received_at, message_id) archived since ``since``: the digest's
+    ``AgreementSource`` (app/digest_app.py)."""
+    rows = []
+    for e in EvidenceArchive(app.settings.archive_path).entries():
+        archived = datetime.fromisoformat(e.archived_at)
+        if archived >= since:
+            received = datetime.fromisoformat(e.received_at) if e.received_at else archived
+            rows.append((e.client, e.phrase, received, e.message_id))
+    return rows
 
 
 def print_entries(entries: list[dict[str, Any]], console: Console) -> None:
@@ -339,11 +389,13 @@ def _report(result: VerifyResult, language: str, now: datetime) -> str:
             lines.append(
                 f"{t['entry']} {e.seq}: {e.message_id} — {t['from_client']} {e.client} — "
                 f"« {e.phrase} » — {t['received']} {e.received_at} — {t['dkim']} "
-                f"{e.dkim.result} {e.dkim.domain} {e.dkim.selector} — sha256 {e.sha256}"
+                f"{' '.join(x for x in (e.dkim.result, e.dkim.domain, e.dkim.selector) if x)} "
+                f"— sha256 {e.sha256}"
             )
             if e.dkim.key_record:
-                lines.append(f"    {e.dkim.selector}._domainkey.{e.dkim.domain} TXT "
-                             f"{e.dkim.key_record}")  # fmt: skip
+                lines.append(
+                    f"    {e.dkim.selector}._domainkey.{e.dkim.domain} TXT {e.dkim.key_record}"
+                )
         sections.append("\n".join(lines))
     return "\n\n\n".join(sections) + "\n"
 
@@ -366,9 +418,22 @@ def export_archive(
                 shutil.copyfile(archive.object_path(e.sha256), messages / name)
             except OSError:
                 name = ""  # missing: the report names it
-            writer.writerow((e.seq, f"messages/{name}" if name else "", e.message_id, e.client,
-                             e.phrase, e.received_at, e.archived_at, e.sha256, e.dkim.result,
-                             e.dkim.domain, e.dkim.selector, e.entry_hash))  # fmt: skip
+            writer.writerow(
+                (
+                    e.seq,
+                    f"messages/{name}" if name else "",
+                    e.message_id,
+                    e.client,
+                    e.phrase,
+                    e.received_at,
+                    e.archived_at,
+                    e.sha256,
+                    e.dkim.result,
+                    e.dkim.domain,
+                    e.dkim.selector,
+                    e.entry_hash,
+                )
+            )
     if archive.ledger.exists():
         shutil.copyfile(archive.ledger, directory / "ledger.jsonl")
     else:
@@ -398,8 +463,7 @@ def archive_verify(config: Path, *, lookup: TxtLookup | None = None) -> Iterable
 def archive_export(config: Path, directory: Path) -> Iterable[str]:
     settings = load_settings(config)
     archive = open_archive(settings)
-    result = export_archive(archive, directory, language=settings.language,
-                            now=datetime.now(UTC))  # fmt: skip
+    result = export_archive(archive, directory, language=settings.language, now=datetime.now(UTC))
     _raise_if_broken(result, archive.root)
     return [f"exported {len(result.entries)} entries to {directory}", *verification_lines(result)]
 
@@ -413,5 +477,7 @@ def archive_add(config: Path, message_id: str) -> Iterable[str]:
     finally:
         app.close()
     verb = "archived as" if added else "already archived as"
-    return [f"{entry.message_id}: {verb} entry {entry.seq} (sha256 {entry.sha256}, "
-            f"DKIM {entry.dkim.result})"]  # fmt: skip
+    return [
+        f"{entry.message_id}: {verb} entry {entry.seq} (sha256 {entry.sha256}, "
+        f"DKIM {entry.dkim.result})"
+    ]

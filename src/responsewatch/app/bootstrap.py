@@ -16,6 +16,7 @@ from responsewatch.app.pipeline import compute, no_gc
 from responsewatch.app.secrets import resolve_secret
 from responsewatch.app.sync import SyncReport, sync_files, sync_source
 from responsewatch.config import AccountSettings, SecretRef, Settings
+from responsewatch.core.insights import Insights, insights
 from responsewatch.core.models import Analysis, Conversation
 from responsewatch.errors import ConfigError, RwError
 from responsewatch.ports import Clock, MailSource
@@ -116,6 +117,28 @@ class App:
     def report(self, now: datetime | None = None) -> Analysis:
         return self.analysis(now)[0]
 
+    def report_with_insights(self, now: datetime | None = None) -> tuple[Analysis, Insights]:
+        """The report plus its insights (after hours, long missions, quiet clients, trends)."""
+        at = now or self.clock.now()
+        with no_gc():
+            messages = {m.message_id: m for m in self.store.messages()}
+            analysis, conversations = compute(
+                messages,
+                self.settings.rules,
+                now=at,
+                acks=self.store.acks(),
+                subject_fallback=self.settings.subject_fallback,
+            )
+            found = insights(
+                messages,
+                analysis,
+                self.settings.rules,
+                now=at,
+                quiet_after_s=self.settings.quiet_after_s,
+                conversations=conversations,
+            )
+        return analysis, found
+
     def ack(self, thread_id: str, now: datetime | None = None) -> list[str]:
         """Close THREAD_ID's awaiting turns without a latency; returns their first messages."""
         at = now or self.clock.now()
@@ -138,7 +161,16 @@ class App:
         progress: Callable[[int], None] | None = None,
         sources: Sequence[MailSource] | None = None,
     ) -> list[SyncReport]:
-        """Every account once; one failing account never stops the others."""
+        """Every account once; one failing account never stops the others. Agreements seen
+        on the way (detected, or marked $RwAgreement) go to the evidence archive."""
+        from responsewatch.app.archive_app import (  # the archive app imports this module
+            AgreementWatcher,
+            archive_new_agreements,
+            open_archive,
+        )
+
+        archive = open_archive(self.settings)
+        watcher = AgreementWatcher(self.settings, archive, now=self.clock.now)
         reports: list[SyncReport] = []
         for account in self.settings.accounts:
             try:
@@ -148,7 +180,11 @@ class App:
                     source = self._source_for(account, sources)
                     try:
                         report = sync_source(
-                            source, self.store, now=self.clock.now, progress=progress
+                            source,
+                            self.store,
+                            now=self.clock.now,
+                            progress=progress,
+                            archiver=watcher.deferred(source),
                         )
                     finally:
                         source.close()
@@ -158,6 +194,10 @@ class App:
                 log.error("sync_failed", account=account.name, kind=kind, error=str(exc))
                 report = SyncReport(account.name, error=str(exc))
             reports.append(report)
+        try:
+            archive_new_agreements(self, archive)
+        except RwError as exc:  # the archive never stops the sync
+            log.error("archive_failed", error=str(exc))
         return reports
 
     def _source_for(

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
@@ -21,6 +22,7 @@ from responsewatch.adapters.store import SqliteStore
 from responsewatch.app.bootstrap import App, FixedClock, bootstrap
 from responsewatch.app.pipeline import Corpus, compute, conversations_of, load_corpus
 from responsewatch.config import Settings, load_settings, settings_from_mapping
+from responsewatch.core.insights import insights_json
 from responsewatch.core.models import Analysis, Conversation, message_time
 from responsewatch.core.rules import ClientRule, Rules
 from responsewatch.errors import ConfigError, RwError
@@ -37,7 +39,7 @@ __all__ = [
     "thread_paths",
 ]
 
-PROGRESS_AFTER_FILES = 2000
+PROGRESS_AFTER_MESSAGES = 2000
 
 
 def parse_now(value: str | None, timezone: str) -> datetime:
@@ -109,7 +111,7 @@ def _progress(enabled: bool, console: Console | None) -> Iterator[object]:
         return
     bar = Progress(
         SpinnerColumn(),
-        TextColumn("reading {task.completed} files"),
+        TextColumn("reading: {task.completed} messages"),
         BarColumn(),
         TimeElapsedColumn(),
         console=console,
@@ -118,10 +120,10 @@ def _progress(enabled: bool, console: Console | None) -> Iterator[object]:
     task = bar.add_task("read", total=None)
     seen = 0
 
-    def tick(_path: Path) -> None:
+    def tick() -> None:
         nonlocal seen
         seen += 1
-        if seen == PROGRESS_AFTER_FILES:
+        if seen == PROGRESS_AFTER_MESSAGES:
             bar.start()
         if seen % 200 == 0:
             bar.update(task, completed=seen)
@@ -163,7 +165,7 @@ def analyze_paths(
     settings = _settings(config, me, clients)
     at = parse_now(now, settings.timezone)
     with _progress(progress, console) as tick:
-        corpus = load_corpus(list(paths), on_file=tick)  # type: ignore[arg-type]
+        corpus = load_corpus(list(paths), on_message=tick)  # type: ignore[arg-type]
     analysis, _ = compute(
         corpus.messages, settings.rules, now=at, subject_fallback=settings.subject_fallback
     )
@@ -217,7 +219,7 @@ def _app(config: Path, now: datetime | None = None) -> App:
     return bootstrap(settings, clock=FixedClock(now) if now else None)
 
 
-def report(config: Path, *, now: str | None) -> tuple[Analysis, str]:
+def report(config: Path, *, now: str | None) -> tuple[Analysis, str, dict[str, Any]]:
     settings = load_settings(config)
     if not settings.store_path.exists():
         raise ConfigError(
@@ -226,7 +228,8 @@ def report(config: Path, *, now: str | None) -> tuple[Analysis, str]:
         )
     app = bootstrap(settings)
     try:
-        return app.report(parse_now(now, settings.timezone)), settings.timezone
+        analysis, found = app.report_with_insights(parse_now(now, settings.timezone))
+        return analysis, settings.timezone, insights_json(found)
     finally:
         app.close()
 
@@ -300,10 +303,23 @@ def _check_account(settings: Settings, name: str) -> list[str]:
         return [f"{account.type} at {path}"]
     from responsewatch.app.bootstrap import make_source
 
+    lines: list[str] = []
+    if account.type == "graph":
+        from responsewatch.adapters.graph import setup_steps
+
+        auth = str(account.options.get("auth", "device_code"))
+        lines += [f"setup step {i}: {step}" for i, step in enumerate(setup_steps(auth), 1)]
+        lines.append("full guide: docs/microsoft.md")
     source = make_source(account)
     try:
         folders = source.folders()
-        return [f"will read {f.name}" + (f" ({f.role})" if f.role else "") for f in folders]
+        lines += [f"will read {f.name}" + (f" ({f.role})" if f.role else "") for f in folders]
+        try:
+            from responsewatch.app.sync import alias_warnings
+        except ImportError:  # pragma: no cover - older layouts
+            return lines
+        lines += alias_warnings(source, settings.rules.me)
+        return lines
     finally:
         source.close()
 
@@ -320,7 +336,14 @@ SAMPLE_CONFIG = {
     },
     "business_hours": {"holidays": {"country": "FR"}},
     "clients": [
-        {"name": "Acme", "domains": ["acme.fr"], "reply_within": "8h", "warn_at": "6h"},
+        {
+            "name": "Acme",
+            "domains": ["acme.fr"],
+            "reply_within": "8h",
+            "warn_at": "6h",
+            "mission_start": "2026-08-17",
+            "mission_length": "2 months",
+        },
         {"name": "Bolt", "domains": ["bolt-industries.com"]},
         {"name": "Celsius", "domains": ["celsius-energie.fr"]},
         {"name": "Dune", "addresses": ["paul.dune@gmail.com"]},
@@ -334,6 +357,7 @@ class DemoResult:
     timezone: str
     intro: str
     outro: str
+    insights: dict[str, Any]
 
 
 def demo(*, keep: Path | None = None) -> DemoResult:
@@ -354,7 +378,7 @@ def demo(*, keep: Path | None = None) -> DemoResult:
             failed = [r for r in reports if r.error]
             if failed:
                 raise RwError(failed[0].error or "demo sync failed")
-            analysis = app.report(at)
+            analysis, found = app.report_with_insights(at)
         finally:
             app.close()
     finally:
@@ -369,4 +393,4 @@ def demo(*, keep: Path | None = None) -> DemoResult:
         "Next: `responsewatch analyze PATH --me you@example.com` on your own mbox/Maildir, "
         "or copy config/example.toml and run `responsewatch sync --config FILE --once`."
     )
-    return DemoResult(analysis, settings.timezone, intro, outro)
+    return DemoResult(analysis, settings.timezone, intro, outro, insights_json(found))

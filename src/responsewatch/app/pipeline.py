@@ -57,18 +57,20 @@ def merge_messages(target: dict[str, Message], messages: Iterable[Message]) -> i
 def load_corpus(
     paths: list[Path],
     *,
-    on_file: Callable[[Path], None] | None = None,
+    on_message: Callable[[], None] | None = None,
 ) -> Corpus:
     stats = ReadStats()
     corpus = Corpus({}, stats)
     with no_gc():
-        _read_into(corpus, paths, on_file)
+        _read_into(corpus, paths, on_message)
     return corpus
 
 
-def _read_into(corpus: Corpus, paths: list[Path], on_file: Callable[[Path], None] | None) -> None:
+def _read_into(corpus: Corpus, paths: list[Path], on_message: Callable[[], None] | None) -> None:
     stats = corpus.stats
-    for item in read_messages(paths, stats, on_file):
+    for item in read_messages(paths, stats):
+        if on_message is not None:
+            on_message()
         msg = parse_message(item.data)
         if "no-header" in msg.warnings:
             stats.skip(item.origin, "no header")

@@ -230,3 +230,47 @@ def print_analysis(a: Analysis, console: Console, *, timezone: str = "UTC") -> N
         )
     console.print(mine)
     console.print(theirs)
+
+
+def print_insights(doc: dict[str, Any], console: Console) -> None:
+    """The `insights` of `report`, as short lines under the tables."""
+    lines: list[str] = []
+    for item in doc.get("owed_to_me", [])[:10]:
+        lines.append(
+            f"[cyan]owed to me[/] {item['client']}: {item['subject'][:60]} "
+            f"({_duration(item['age_seconds'])})"
+        )
+    for item in doc.get("after_hours", []):
+        if item["current"]:
+            lines.append(
+                f"[yellow]after hours[/] {item['client']}: {item['current']} replies in 4 weeks "
+                f"(before: {item['previous']}, {item['trend']})"
+            )
+    for item in doc.get("long_missions", []):
+        lines.append(
+            f"[yellow]long mission[/] {item['client']}: {item['days_over']} days past its "
+            f"planned {item['length_days']} days"
+        )
+    for item in doc.get("quiet", []):
+        since = item["last_contact"][:10] if item["last_contact"] else "never"
+        lines.append(f"[blue]quiet[/] {item['client']}: last contact {since}")
+    for item in doc.get("rising", []):
+        lines.append(
+            f"[red]rising[/] {item['client']}: {item['signal']} {item['previous']} -> "
+            f"{item['current']}"
+        )
+    for item in doc.get("out_of_office", []):
+        lines.append(
+            f"[magenta]away[/] {item['client']} ({item['address']}) until "
+            f"{(item['return_date'] or '?')[:10]}"
+        )
+    mine = doc.get("my_latency") or {}
+    if mine.get("current_median_seconds") is not None:
+        lines.append(
+            f"my median reply: {_duration(mine['current_median_seconds'])} over 4 weeks "
+            f"(before: {_duration(mine.get('previous_median_seconds'))}, {mine['trend']})"
+        )
+    if lines:
+        console.print("[bold]Insights[/]")
+        for line in lines:
+            console.print("  " + line, highlight=False)

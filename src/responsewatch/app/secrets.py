@@ -1,55 +1,8 @@
-"""Resolve a SecretRef at connection time. The secret is returned, never logged."""
+"""Secrets for the app layer: the one implementation lives in :mod:`responsewatch.secrets`
+(adapters may not import the app)."""
 
 from __future__ import annotations
 
-import os
-import shlex
-import subprocess
-from pathlib import Path
-
-from responsewatch.config import SecretRef
-from responsewatch.errors import ConfigError
+from responsewatch.secrets import resolve_secret
 
 __all__ = ["resolve_secret"]
-
-
-def resolve_secret(ref: SecretRef, key: str) -> str:
-    if ref.command:
-        try:
-            done = subprocess.run(
-                ref.command if os.name != "nt" else shlex.split(ref.command),
-                shell=True,
-                capture_output=True,
-                timeout=60,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise ConfigError(
-                f"{key}.password_command: could not run it ({exc.__class__.__name__})"
-            ) from None
-        if done.returncode != 0:
-            raise ConfigError(
-                f"{key}.password_command: exited with status {done.returncode}; run it by hand "
-                "to check it prints the password"
-            )
-        value = done.stdout.decode("utf-8", "replace").splitlines()
-        if not value or not value[0]:
-            raise ConfigError(f"{key}.password_command: printed nothing")
-        return value[0]
-    if ref.env:
-        found = os.environ.get(ref.env)
-        if not found:
-            raise ConfigError(f"{key}.password_env: environment variable {ref.env} is not set")
-        return found
-    if ref.file:
-        path = Path(ref.file).expanduser()
-        try:
-            text = path.read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise ConfigError(f"{key}.password_file: cannot read {path} ({exc.strerror})") from None
-        if not text or not text[0]:
-            raise ConfigError(f"{key}.password_file: {path} is empty")
-        return text[0]
-    raise ConfigError(
-        f"{key}: no secret configured (password_command, password_env or password_file)"
-    )

@@ -77,6 +77,16 @@ class SyncReport:
 Progress = Callable[[int], None]
 
 
+class Archiver(Protocol):
+    """The agreement archive's view of a sync: it *sees* each parsed message while the folder
+    streams, and fetches/archives what it kept once the stream is done (``flush``), when the
+    connection is free again (a FETCH cannot be interleaved with a pipelined stream)."""
+
+    def see(self, raw: RawMessage, msg: Message) -> None: ...
+
+    def flush(self) -> None: ...
+
+
 def sync_source(
     source: MailSource,
     store: SyncSink,
@@ -86,6 +96,7 @@ def sync_source(
     progress: Progress | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     folders: Sequence[FolderRef] | None = None,
+    archiver: Archiver | None = None,
 ) -> SyncReport:
     """Every folder of ``source`` (or just ``folders``); success is recorded at the end."""
     report = SyncReport(source.name)
@@ -100,6 +111,7 @@ def sync_source(
             batch_size=batch_size,
             progress=progress,
             should_stop=should_stop,
+            archiver=archiver,
         )
         if report.stopped:
             return report
@@ -117,6 +129,7 @@ def sync_folder(
     batch_size: int | None = None,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    archiver: Archiver | None = None,
 ) -> Cursor | None:
     """Catch ``folder`` up by UID; returns the cursor committed last (None if stopped early).
 
@@ -139,6 +152,7 @@ def sync_folder(
         store.reset_folder(folder)
         cursor = None
     old_modseq = cursor.highest_modseq if cursor else None
+    token = _token_of(source, folder, cursor.token if cursor else None)
     if cursor is not None:
         report.keywords += _changed_keywords(source, folder, store, cursor, status, now)
     last_uid = cursor.last_uid if cursor else 0
@@ -154,9 +168,11 @@ def sync_folder(
         else:
             batch.append((raw.uid, msg))
             keywords.extend((msg.message_id, kw) for kw in _ours(raw))
+            if archiver is not None:
+                archiver.see(raw, msg)
         last_uid = max(last_uid, raw.uid)
         if len(batch) >= size:
-            cur = Cursor(uidvalidity, last_uid, old_modseq)
+            cur = Cursor(uidvalidity, last_uid, old_modseq, token())
             report.added += _commit(store, folder, batch, keywords, cur, now)
             report.keywords += len(keywords)
             if progress:
@@ -165,7 +181,9 @@ def sync_folder(
             if should_stop():
                 report.stopped = True
                 return None
-    final = Cursor(uidvalidity, last_uid, status.highest_modseq)
+    if archiver is not None:
+        archiver.flush()
+    final = Cursor(uidvalidity, last_uid, status.highest_modseq, token())
     report.added += _commit(store, folder, batch, keywords, final, now)
     report.keywords += len(keywords)
     if progress and batch:
@@ -179,6 +197,17 @@ def _status(source: MailSource, folder: FolderRef) -> Cursor:
         result: Cursor = status(folder)
         return result
     return Cursor(source.uidvalidity(folder), 0)
+
+
+def _token_of(
+    source: MailSource, folder: FolderRef, previous: str | None
+) -> Callable[[], str | None]:
+    """Graph/EWS: the source's resume token (delta link) matching the last message read;
+    it is taken at each commit, while ``fetch_since`` is paused after that message."""
+    resume = getattr(source, "resume_token", None)
+    if resume is None:
+        return lambda: previous
+    return lambda: resume(folder)  # type: ignore[no-any-return]
 
 
 def _ours(raw: RawMessage) -> list[str]:

@@ -22,7 +22,7 @@ from typing import Protocol
 
 import structlog
 
-from responsewatch.app.sync import SyncReport, SyncSink, sync_folder, sync_source
+from responsewatch.app.sync import Archiver, SyncReport, SyncSink, sync_folder, sync_source
 from responsewatch.errors import RwError
 from responsewatch.ports import FolderRef, MailSource
 
@@ -63,7 +63,7 @@ def backoff_delay(failures: int, *, base: float, cap: float, rng: random.Random)
     Half of it is fixed and half random ("equal jitter"): many accounts failing together
     (the network went down) do not retry in lockstep, and a retry is never instant.
     """
-    ceiling = min(cap, base * 2 ** min(failures - 1, 32))
+    ceiling = float(min(cap, base * 2 ** min(failures - 1, 32)))
     return ceiling / 2 + rng.uniform(0, ceiling / 2)
 
 
@@ -82,7 +82,7 @@ class _Worker(threading.Thread):
         self.account = account
         self._make_source = make_source
         self._sink = sink
-        self._stop = stop
+        self._halt = stop
         self._now = now
         self._timing = timing
         self._rng = random.Random()
@@ -92,7 +92,9 @@ class _Worker(threading.Thread):
         """Record the failure, drop the connection, sleep the backoff (or until stopped)."""
         self.failures += 1
         t = self._timing
-        delay = backoff_delay(self.failures, base=t.backoff_base_s, cap=t.backoff_cap_s, rng=self._rng)
+        delay = backoff_delay(
+            self.failures, base=t.backoff_base_s, cap=t.backoff_cap_s, rng=self._rng
+        )
         kind = type(exc).__name__ if isinstance(exc, RwError) else "internal"
         if isinstance(exc, RwError):
             log.warning(
@@ -110,7 +112,13 @@ class _Worker(threading.Thread):
         with contextlib.suppress(Exception):
             self._sink.record_sync_error(self.account, kind, self._now())
         _close(source)
-        self._stop.wait(delay)
+        self._halt.wait(delay)
+
+
+def _archiver(
+    factory: Callable[[MailSource], Archiver] | None, source: MailSource
+) -> Archiver | None:
+    return factory(source) if factory is not None else None
 
 
 def _close(source: MailSource | None) -> None:
@@ -130,7 +138,9 @@ class FolderWatcher(_Worker):
         stop: threading.Event,
         now: Callable[[], datetime],
         timing: WatchTiming,
+        archiver_for: Callable[[MailSource], Archiver] | None = None,
     ) -> None:
+        self._archiver_for = archiver_for
         super().__init__(
             f"watch:{folder.account}:{folder.name}",
             folder.account,
@@ -145,14 +155,14 @@ class FolderWatcher(_Worker):
 
     def run(self) -> None:
         source: MailSource | None = None
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             try:
                 if source is None:
                     source = self._make_source()
                 report = SyncReport(self.account)
                 cursor = sync_folder(
                     source, self.folder, self._sink, report, now=self._now,
-                    should_stop=self._stop.is_set,
+                    should_stop=self._halt.is_set, archiver=_archiver(self._archiver_for, source),
                 )  # fmt: skip
                 if cursor is None:
                     break  # stopped between two batches: they are committed
@@ -178,14 +188,14 @@ class FolderWatcher(_Worker):
     def _wait(self, source: MailSource, last_uid: int) -> None:
         wait = getattr(source, "wait_for_changes", None)
         if wait is None:
-            self._stop.wait(self._timing.sync_every_s)
+            self._halt.wait(self._timing.sync_every_s)
             return
         wait(
             self.folder,
             self._timing.wait_s,
             poll_interval=self._timing.sync_every_s,
             after_uid=last_uid,
-            stop=self._stop.is_set,
+            stop=self._halt.is_set,
         )
 
 
@@ -202,21 +212,23 @@ class AccountWorker(_Worker):
         timing: WatchTiming,
         *,
         watch_all: bool = False,
+        archiver_for: Callable[[MailSource], Archiver] | None = None,
     ) -> None:
         super().__init__(f"account:{account}", account, make_source, sink, stop, now, timing)
+        self._archiver_for = archiver_for
         self._watch_all = watch_all
         self.watchers: list[FolderWatcher] = []
 
     def run(self) -> None:
         source: MailSource | None = None
         folders: Sequence[FolderRef] = ()
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             try:
                 source = source or self._make_source()
                 folders = source.folders()
                 report = sync_source(
-                    source, self._sink, now=self._now, should_stop=self._stop.is_set,
-                    folders=folders,
+                    source, self._sink, now=self._now, should_stop=self._halt.is_set,
+                    folders=folders, archiver=_archiver(self._archiver_for, source),
                 )  # fmt: skip
                 log.info(
                     "account_synced",
@@ -231,14 +243,20 @@ class AccountWorker(_Worker):
             except Exception as exc:
                 self._failed(exc, source, "initial")
                 source = None
-        if self._stop.is_set():
+        if self._halt.is_set():
             _close(source)
             return
         watched = [f for f in folders if self._watch_all or f.role in WATCH_ROLES]
         others = [f for f in folders if f not in watched]
         for folder in watched:
             watcher = FolderWatcher(
-                folder, self._make_source, self._sink, self._stop, self._now, self._timing
+                folder,
+                self._make_source,
+                self._sink,
+                self._halt,
+                self._now,
+                self._timing,
+                self._archiver_for,
             )
             watcher.start()
             self.watchers.append(watcher)
@@ -251,12 +269,12 @@ class AccountWorker(_Worker):
         if not others:
             _close(source)
             source = None
-        while others and not self._stop.wait(self._timing.sync_every_s):
+        while others and not self._halt.wait(self._timing.sync_every_s):
             try:
                 source = source or self._make_source()
                 sync_source(
-                    source, self._sink, now=self._now, should_stop=self._stop.is_set,
-                    folders=others,
+                    source, self._sink, now=self._now, should_stop=self._halt.is_set,
+                    folders=others, archiver=_archiver(self._archiver_for, source),
                 )  # fmt: skip
                 self.failures = 0
             except Exception as exc:

@@ -42,9 +42,14 @@ def fold(text: str) -> str:
 
     Patterns are written against this form, so "Validé", "VALIDE" and "validé" are one.
     """
+    if text.isascii():
+        return text.lower()  # the common case, and the translation/NFKD below are no-ops on it
     decomposed = unicodedata.normalize("NFKD", text.translate(_FOLD))
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return plain.lower()
+    # The combining-mark blocks in one C-level pass (a per-character loop was the hot spot).
+    return _COMBINING_MARKS.sub("", decomposed).lower()
+
+
+_COMBINING_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 
 # --- pattern tables (all written against fold()ed text) ----------------------------------

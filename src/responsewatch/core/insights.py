@@ -15,8 +15,10 @@ from one window to the other. Pure: ``now`` is passed in.
 - clients whose reply latency to me, or whose request rate (client turns per week), rises
   against their own previous window (the early sign of eroding trust), and my own latency
   trend;
-- what clients owe me: my open turns (my last messages to a client that no client message
-  has followed yet), over the last :data:`OWED_HORIZON_DAYS` days;
+- what clients owe me: my open turns (DESIGN "my turn": my messages to a client that no
+  client message has followed yet) that I opened on my own initiative, over the last
+  :data:`OWED_HORIZON_DAYS` days. A turn that starts with my answer to the client's own
+  question is left out: having the last word is not waiting for anything;
 - out-of-office replies received from clients, with the return date when the subject
   gives one.
 """
@@ -35,6 +37,7 @@ from zoneinfo import ZoneInfo
 from responsewatch.core.models import Analysis, Conversation, Message, message_time
 from responsewatch.core.rules import ClientDirectory, Rules
 from responsewatch.core.stats import median
+from responsewatch.core.subjects import is_forward_subject
 
 __all__ = [
     "DEFAULT_MISSION_DAYS",
@@ -329,15 +332,23 @@ def _owed(
                 dated.append((when, mid, msg))
         dated.sort(key=lambda item: (item[0], item[1]))
         open_turns: dict[str, tuple[datetime, Message]] = {}
+        asking: set[str] = set()  # clients with an open turn towards me (not thanks-only)
         for when, _mid, msg in dated:
             if msg.from_addr is not None and msg.from_addr in rules.me:
                 if not msg.automated:
                     for addressed in _addressed(msg, directory):
-                        open_turns.setdefault(addressed, (when, msg))
+                        # My answer to their question leaves the ball with me as far as the
+                        # digest can tell: only turns I open on my initiative are "owed".
+                        if addressed not in asking:
+                            open_turns.setdefault(addressed, (when, msg))
+                        if not is_forward_subject(msg.subject):
+                            asking.discard(addressed)
                 continue
             sender = _is_client_message(msg, rules, directory)
             if sender is not None:
                 open_turns.pop(sender, None)
+                if not msg.thanks_only:
+                    asking.add(sender)
         for client, (since, first) in open_turns.items():
             if since >= horizon:
                 age = (now - since).total_seconds()
@@ -347,60 +358,13 @@ def _owed(
     return tuple(sorted(out, key=lambda o: (o.since, o.thread_id, o.client)))
 
 
+_FR_MONTHS = "janvier février mars avril mai juin juillet août septembre octobre novembre décembre"
+_EN_MONTHS = "january february march april may june july august september october november december"
 _MONTHS = {
-    **{
-        m: i + 1
-        for i, m in enumerate(
-            (
-                "janvier",
-                "février",
-                "mars",
-                "avril",
-                "mai",
-                "juin",
-                "juillet",
-                "août",
-                "septembre",
-                "octobre",
-                "novembre",
-                "décembre",
-            )
-        )
-    },
-    **{
-        m: i + 1
-        for i, m in enumerate(
-            (
-                "january",
-                "february",
-                "march",
-                "april",
-                "may",
-                "june",
-                "july",
-                "august",
-                "september",
-                "october",
-                "november",
-                "december",
-            )
-        )
-    },
-    "fevrier": 2,
-    "aout": 8,
-    "decembre": 12,
-    "jan": 1,
-    "feb": 2,
-    "mar": 3,
-    "apr": 4,
-    "jun": 6,
-    "jul": 7,
-    "aug": 8,
-    "sep": 9,
-    "sept": 9,
-    "oct": 10,
-    "nov": 11,
-    "dec": 12,
+    **{m: i + 1 for i, m in enumerate(_FR_MONTHS.split())},
+    **{m: i + 1 for i, m in enumerate(_EN_MONTHS.split())},
+    **{m[:3]: i + 1 for i, m in enumerate(_EN_MONTHS.split())},
+    **{"fevrier": 2, "aout": 8, "decembre": 12, "sept": 9, "janv": 1, "févr": 2, "avr": 4},
 }
 _MONTH_RE = "|".join(sorted((re.escape(m) for m in _MONTHS), key=len, reverse=True))
 _DATE_PATTERNS = (

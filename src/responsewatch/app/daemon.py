@@ -1,0 +1,509 @@
+"""`responsewatch run`: follow every account, recompute periodically, stop cleanly.
+
+Threads: one ``AccountWorker`` per network account and one ``FolderWatcher`` per watched
+folder (app/watch.py), each owning its own mail connection; an APScheduler 3.x
+``BackgroundScheduler`` for the periodic jobs (recompute, re-reading file accounts).
+None of them writes SQLite: they hand frozen values to the ``StoreWriter``, the single
+thread that owns the write connection, through a bounded ``queue.Queue`` (bounded, so a
+100,000-message backfill never sits in memory). Readers (recompute, cursor look-ups)
+use their own read-only connections; WAL lets them read while the writer commits.
+
+SIGTERM/SIGINT: the stop event is set; watchers end IDLE (DONE) within a second, a sync
+in progress stops after its current batch, the writer commits everything queued, and
+``run_daemon`` returns 0 well within 10 s.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import structlog
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from responsewatch.adapters.archive import agreements_by_client
+from responsewatch.adapters.metrics import ResponsewatchCollector, build_registry, serve_metrics
+from responsewatch.adapters.store import SqliteStore
+from responsewatch.app.archive_app import AgreementWatcher, archive_new_agreements, open_archive
+from responsewatch.app.bootstrap import App, SourceFactory, SystemClock, bootstrap, make_source
+from responsewatch.app.digest_app import schedule_digest
+from responsewatch.app.sync import locations_query, sync_files
+from responsewatch.app.watch import AccountWorker, WatchTiming
+from responsewatch.config import AccountSettings, Settings, load_settings
+from responsewatch.core.models import Analysis, Message
+from responsewatch.errors import RwError
+from responsewatch.ports import Clock, Cursor, FolderRef
+
+__all__ = ["Daemon", "Snapshot", "StoreWriter", "run_daemon"]
+
+log = structlog.get_logger("responsewatch.daemon")
+
+SHUTDOWN_BUDGET_S = 8.0  # of the 10 s a service manager grants before SIGKILL
+WRITE_QUEUE_SIZE = 8  # batches in flight between the mail threads and the writer
+FILE_TYPES = ("maildir", "mbox")
+
+
+# -- the latest analysis, for metrics and the digest -----------------------------------------
+
+
+class Snapshot:
+    """The latest ``Analysis``, published by the recompute job, read at scrape time."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._latest: Analysis | None = None
+        self._at: datetime | None = None
+        # Called after each publish with the new Analysis (on the scheduler's thread).
+        self.on_snapshot: list[Callable[[Analysis], None]] = []
+
+    def latest(self) -> Analysis | None:
+        with self._lock:
+            return self._latest
+
+    def published_at(self) -> datetime | None:
+        with self._lock:
+            return self._at
+
+    def publish(self, analysis: Analysis, at: datetime) -> None:
+        with self._lock:
+            self._latest, self._at = analysis, at
+        for callback in list(self.on_snapshot):
+            try:
+                callback(analysis)
+            except Exception:
+                log.exception("snapshot_callback_failed", callback=repr(callback))
+
+
+# -- the single writer -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _SaveBatch:
+    folder: FolderRef
+    messages: tuple[tuple[int, Message], ...]
+    cursor: Cursor
+
+
+@dataclass(frozen=True, slots=True)
+class _ResetFolder:
+    folder: FolderRef
+
+
+@dataclass(frozen=True, slots=True)
+class _Keywords:
+    items: tuple[tuple[str, str], ...]
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class _Messages:
+    messages: tuple[Message, ...]
+    account: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Success:
+    account: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class _Error:
+    account: str
+    kind: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class _Flush:
+    done: threading.Event
+
+
+_Request = _SaveBatch | _ResetFolder | _Keywords | _Messages | _Success | _Error | _Flush
+
+
+class StoreWriter:
+    """The one thread that writes SQLite; the other threads call its ``SyncSink`` methods.
+
+    Writes are queued and applied in order, so the cursor a thread last queued for its
+    folder is the one to resume from (``cursor()`` answers from that, before it is even
+    committed). A failed write stops the daemon (``on_fatal``): skipping on with cursors
+    already advanced would lose mail silently.
+    """
+
+    def __init__(self, path: Path, *, on_fatal: Callable[[], None] = lambda: None) -> None:
+        self.path = Path(path)
+        self._store = SqliteStore.open(self.path)
+        self._queue: queue.Queue[_Request | None] = queue.Queue(WRITE_QUEUE_SIZE)
+        self._lock = threading.Lock()
+        self._cursors: dict[FolderRef, Cursor | None] = {}
+        self._readers: list[SqliteStore] = []
+        self._local = threading.local()
+        self._on_fatal = on_fatal
+        self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
+        self.error: BaseException | None = None
+        self.applied = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def close(self) -> None:
+        """Commit everything queued, then close every connection."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        self._store.close()
+        with self._lock:
+            readers, self._readers = self._readers, []
+        for reader in readers:
+            with contextlib.suppress(Exception):
+                reader.close()
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            try:
+                if isinstance(item, _Flush):
+                    item.done.set()
+                elif self.error is None:
+                    self._apply(item)
+                    self.applied += 1
+            except Exception as exc:
+                self.error = exc
+                log.exception("store_write_failed", request=type(item).__name__)
+                self._on_fatal()
+
+    def _apply(self, item: _Request) -> None:
+        store = self._store
+        if isinstance(item, _SaveBatch):
+            store.save_batch(item.folder, item.messages, item.cursor)
+        elif isinstance(item, _ResetFolder):
+            store.reset_folder(item.folder)
+        elif isinstance(item, _Keywords):
+            store.add_keywords(item.items, item.at)
+        elif isinstance(item, _Messages):
+            store.add_messages(item.messages, account=item.account)
+        elif isinstance(item, _Success):
+            store.record_sync_success(item.account, item.at)
+        elif isinstance(item, _Error):
+            store.record_sync_error(item.account, item.kind, item.at)
+
+    def _reader(self) -> SqliteStore:
+        reader: SqliteStore | None = getattr(self._local, "reader", None)
+        if reader is None:
+            reader = SqliteStore.open(self.path, readonly=True)
+            self._local.reader = reader
+            with self._lock:
+                self._readers.append(reader)
+        return reader
+
+    def flush(self, timeout: float = 60.0) -> bool:
+        """Wait until everything queued so far is committed."""
+        done = threading.Event()
+        self._queue.put(_Flush(done))
+        return done.wait(timeout)
+
+    # -- SyncSink ---------------------------------------------------------------------------
+
+    def cursor(self, folder: FolderRef) -> Cursor | None:
+        with self._lock:
+            if folder in self._cursors:
+                return self._cursors[folder]
+        return self._reader().cursor(folder)
+
+    def save_batch(
+        self, folder: FolderRef, messages: Sequence[tuple[int, Message]], cursor: Cursor
+    ) -> int:
+        with self._lock:
+            self._cursors[folder] = cursor
+        self._queue.put(_SaveBatch(folder, tuple(messages), cursor))
+        return len(messages)  # queued, not necessarily new: the writer ignores known ids
+
+    def reset_folder(self, folder: FolderRef) -> None:
+        with self._lock:
+            self._cursors[folder] = None
+        self._queue.put(_ResetFolder(folder))
+
+    def add_keywords(self, items: Iterable[tuple[str, str]], at: datetime) -> int:
+        frozen = tuple(items)
+        self._queue.put(_Keywords(frozen, at))
+        return len(frozen)
+
+    def add_messages(self, messages: Iterable[Message], *, account: str = "") -> int:
+        frozen = tuple(messages)
+        self._queue.put(_Messages(frozen, account))
+        return len(frozen)
+
+    def record_sync_success(self, account: str, at: datetime) -> None:
+        self._queue.put(_Success(account, at))
+
+    def record_sync_error(self, account: str, kind: str, at: datetime) -> None:
+        self._queue.put(_Error(account, kind, at))
+
+    def message_ids_at(
+        self, folder: FolderRef, uidvalidity: int, uids: Sequence[int]
+    ) -> dict[int, str]:
+        self.flush()  # the locations this thread queued must be visible to its reader
+        return locations_query(self._reader()._db, folder, uidvalidity, uids)
+
+
+# -- the daemon ------------------------------------------------------------------------------
+
+
+class Daemon:
+    """Everything ``run`` starts, with ``start()`` / ``shutdown()`` for tests and the CLI."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        source_factory: SourceFactory | None = None,
+        clock: Clock | None = None,
+        timing: WatchTiming | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.settings = settings
+        self.stop_event = stop or threading.Event()
+        self.snapshot = Snapshot()
+        self.clock = clock or SystemClock()
+        self.timing = timing or WatchTiming(sync_every_s=settings.sync_every_s)
+        self._factory = source_factory or make_source
+        self.writer: StoreWriter | None = None
+        self.app: App | None = None
+        self.scheduler: BackgroundScheduler | None = None
+        self.workers: list[AccountWorker] = []
+        self._running_jobs = 0
+        self._jobs_lock = threading.Condition()
+        self.metrics_server: Any = None
+        self.metrics_port: int | None = None
+        self._scrape_reader = _ScrapeReader(settings.store_path)
+        self._digest_app: App | None = None
+
+    def start(self) -> None:
+        s = self.settings
+        self.writer = StoreWriter(s.store_path, on_fatal=self.stop_event.set)
+        self.writer.start()
+        # The App's own connection is only read (recompute); the writer is the one writer.
+        self.app = bootstrap(s, clock=self.clock, source_factory=self._factory)
+        self._serve_metrics()
+        watcher = AgreementWatcher(s, open_archive(s), now=self.clock.now)
+        now = datetime.now(UTC)
+        scheduler = BackgroundScheduler(timezone=UTC)
+        scheduler.add_job(
+            self._job(self.recompute), "interval", seconds=s.recompute_every_s,
+            next_run_time=now, id="recompute", max_instances=1, coalesce=True,
+        )  # fmt: skip
+        for account in s.accounts:
+            if account.type in FILE_TYPES:
+                scheduler.add_job(
+                    self._job(self._sync_files), "interval", args=[account],
+                    seconds=s.sync_every_s, next_run_time=now, id=f"files:{account.name}",
+                    max_instances=1, coalesce=True,
+                )  # fmt: skip
+            else:
+                worker = AccountWorker(
+                    account.name,
+                    _factory_for(self._factory, account),
+                    self.writer,
+                    self.stop_event,
+                    self.clock.now,
+                    self.timing,
+                    watch_all=account.folders is not None,
+                    archiver_for=watcher.deferred,
+                )
+                worker.start()
+                self.workers.append(worker)
+        # $RwAgreement set later in the mail client: archived on the next pass.
+        scheduler.add_job(
+            self._job(self._archive_marked), "interval", seconds=s.sync_every_s,
+            id="archive-marked", max_instances=1, coalesce=True,
+        )  # fmt: skip
+        if s.digest_enabled and s.digest_smtp is not None and (s.digest_to or s.rules.me):
+            # The digest jobs get an App (and SQLite connection) of their own.
+            self._digest_app = bootstrap(s, clock=self.clock)
+            schedule_digest(scheduler, self._digest_app)
+        scheduler.start()
+        self.scheduler = scheduler
+        log.info(
+            "daemon_started",
+            accounts=[a.name for a in s.accounts],
+            store=str(s.store_path),
+            recompute_every_s=s.recompute_every_s,
+            sync_every_s=s.sync_every_s,
+        )
+
+    def _job(self, fn: Callable[..., None]) -> Callable[..., None]:
+        """Wrap a scheduler job: count it (shutdown waits for it) and never let it raise."""
+
+        def run(*args: Any) -> None:
+            if self.stop_event.is_set():
+                return
+            with self._jobs_lock:
+                self._running_jobs += 1
+            try:
+                fn(*args)
+            except Exception:
+                log.exception("job_failed", job=getattr(fn, "__name__", repr(fn)))
+            finally:
+                with self._jobs_lock:
+                    self._running_jobs -= 1
+                    self._jobs_lock.notify_all()
+
+        return run
+
+    def recompute(self) -> None:
+        assert self.app is not None
+        started = time.monotonic()
+        at = self.clock.now()
+        analysis, _ = self.app.analysis(at)
+        self.snapshot.publish(analysis, at)
+        log.info(
+            "recomputed",
+            messages=analysis.totals.messages,
+            awaiting=len(analysis.awaiting),
+            seconds=round(time.monotonic() - started, 3),
+        )
+
+    def _serve_metrics(self) -> None:
+        s = self.settings
+        collector = ResponsewatchCollector(
+            analysis=self.snapshot.latest,
+            sync_status=self._scrape_reader.sync_status,
+            sync_errors=self._scrape_reader.sync_errors,
+            agreements=lambda: agreements_by_client(s.archive_path),
+            rules=s.rules,
+            top_clients=s.metrics_top_clients,
+        )
+        self.metrics_server, _thread = serve_metrics(build_registry(collector), s.metrics_listen)
+        self.metrics_port = int(self.metrics_server.server_port)
+
+    def _archive_marked(self) -> None:
+        app = bootstrap(self.settings, clock=self.clock, source_factory=self._factory)
+        try:
+            added = archive_new_agreements(app)
+        finally:
+            app.close()
+        if added:
+            log.info("agreements_archived", count=len(added))
+
+    def _sync_files(self, account: AccountSettings) -> None:
+        assert self.writer is not None
+        try:
+            report = sync_files(
+                account, self.writer, now=self.clock.now, should_stop=self.stop_event.is_set
+            )
+        except RwError as exc:
+            kind = type(exc).__name__
+            log.warning("sync_failed", account=account.name, kind=kind, error=str(exc))
+            self.writer.record_sync_error(account.name, kind, self.clock.now())
+            return
+        if report.added:
+            log.info("files_synced", account=account.name, fetched=report.fetched,
+                     skipped=report.skipped)  # fmt: skip
+
+    def shutdown(self, budget: float = SHUTDOWN_BUDGET_S) -> int:
+        """Stop everything; returns the exit code (0, or 4 if a store write failed)."""
+        deadline = time.monotonic() + budget
+        self.stop_event.set()
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+        for worker in self.workers:
+            worker.join_all(max(0.0, deadline - time.monotonic() - 1.0))
+        stuck = [w.name for w in self.workers if w.is_alive()]
+        stuck += [w.name for a in self.workers for w in a.watchers if w.is_alive()]
+        if stuck:  # blocked on a dead socket: their uncommitted batch is simply re-fetched
+            log.warning("threads_still_busy_at_shutdown", threads=stuck)
+        with self._jobs_lock:
+            self._jobs_lock.wait_for(
+                lambda: self._running_jobs == 0, max(0.0, deadline - time.monotonic())
+            )
+            jobs_done = self._running_jobs == 0
+        if self.metrics_server is not None:
+            self.metrics_server.shutdown()
+            self.metrics_server.server_close()
+        self._scrape_reader.close()
+        code = 0
+        if self.writer is not None:
+            self.writer.close()
+            if self.writer.error is not None:
+                code = 4
+        if self.app is not None and jobs_done:
+            self.app.close()
+            if self._digest_app is not None:
+                self._digest_app.close()
+        log.info("daemon_stopped", code=code)
+        return code
+
+
+class _ScrapeReader:
+    """Sync bookkeeping for scrapes: its own read-only connection, opened on first use (the
+    writer creates the store), one scrape at a time."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._store: SqliteStore | None = None
+        self._lock = threading.Lock()
+
+    def _open(self) -> SqliteStore:
+        if self._store is None:
+            self._store = SqliteStore.open(self._path, readonly=True)
+        return self._store
+
+    def sync_status(self) -> dict[str, tuple[datetime | None, int]]:
+        with self._lock:
+            return self._open().sync_status()
+
+    def sync_errors(self) -> dict[tuple[str, str], int]:
+        with self._lock:
+            return self._open().sync_errors()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+
+def _factory_for(factory: SourceFactory, account: AccountSettings) -> Callable[[], Any]:
+    return lambda: factory(account)
+
+
+def run_daemon(
+    config: Path,
+    *,
+    stop: threading.Event | None = None,
+    source_factory: SourceFactory | None = None,
+    timing: WatchTiming | None = None,
+    on_start: Callable[[Daemon], None] | None = None,
+) -> int:
+    """Run until SIGTERM/SIGINT (or ``stop`` is set); returns the exit code."""
+    settings = load_settings(config)
+    daemon = Daemon(settings, source_factory=source_factory, timing=timing, stop=stop)
+    previous: dict[signal.Signals, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+
+        def on_signal(signum: int, _frame: FrameType | None) -> None:
+            log.info("signal_received", signal=signal.Signals(signum).name)
+            daemon.stop_event.set()
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous[sig] = signal.signal(sig, on_signal)
+    try:
+        daemon.start()
+        if on_start is not None:
+            on_start(daemon)
+        while not daemon.stop_event.wait(1.0):
+            pass
+    finally:
+        code = daemon.shutdown()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return code

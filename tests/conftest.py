@@ -1,0 +1,31 @@
+"""Fixtures shared by every test folder: ONE real Dovecot per test session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import structlog
+
+from tests.servers.dovecot import Dovecot
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Dovecot]:
+    """A real Dovecot for the session; raises (test error, never a skip) if it cannot start.
+
+    Tests share it through fresh users (``dovecot.add_user()``); a test that kills or
+    restarts a server starts its own instead.
+    """
+    server = Dovecot.start_new()
+    yield server
+    server.close()
+
+
+@pytest.fixture(autouse=True)
+def _restore_structlog() -> Iterator[None]:
+    """CLI tests call ``configure_logging()``, which binds structlog to the CliRunner's
+    stderr; once that is closed every later log line would raise. Restore after each test."""
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
