@@ -33,7 +33,8 @@ echo "== static checks"
 $PY -m ruff check src tests
 $PY -m ruff format --check src tests
 $PY -m mypy
-lint-imports
+# import-linter's command sits next to the interpreter that installed it.
+"$(dirname "$($PY -c 'import sys; print(sys.executable)')")/lint-imports"
 
 echo "== tests"
 set +e
