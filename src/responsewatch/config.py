@@ -10,7 +10,7 @@ import difflib
 import ipaddress
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
@@ -470,18 +470,23 @@ def _as_date(c: _Collector, value: Any, key: str) -> date | None:
     return None
 
 
-def _clients(c: _Collector, raw: Any) -> tuple[ClientRule, ...]:
+def _tables(c: _Collector, raw: Any, key: str) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    """The tables of an array of tables ([[key]]), each with its key prefix, checked."""
     if not isinstance(raw, list):
-        c.add("clients", "must be an array of tables: [[clients]]")
-        return ()
+        c.add(key, f"must be an array of tables: [[{key}]]")
+        return
+    for i, table in enumerate(raw):
+        if not isinstance(table, dict):
+            c.add(f"{key}[{i}]", "must be a table")
+            continue
+        c.check_keys(table, key, f"{key}[{i}].")
+        yield i, f"{key}[{i}].", table
+
+
+def _clients(c: _Collector, raw: Any) -> tuple[ClientRule, ...]:
     out: list[ClientRule] = []
     seen: set[str] = set()
-    for i, table in enumerate(raw):
-        where = f"clients[{i}]."
-        if not isinstance(table, dict):
-            c.add(f"clients[{i}]", "must be a table")
-            continue
-        c.check_keys(table, "clients", where)
+    for _i, where, table in _tables(c, raw, "clients"):
         name = c.get(table, "name", where, str, "")
         if not name:
             c.add(f"{where}name", "required")
@@ -517,17 +522,9 @@ def _clients(c: _Collector, raw: Any) -> tuple[ClientRule, ...]:
 
 
 def _accounts(c: _Collector, raw: Any, base: Path) -> tuple[AccountSettings, ...]:
-    if not isinstance(raw, list):
-        c.add("accounts", "must be an array of tables: [[accounts]]")
-        return ()
     out: list[AccountSettings] = []
     names: set[str] = set()
-    for i, table in enumerate(raw):
-        where = f"accounts[{i}]."
-        if not isinstance(table, dict):
-            c.add(f"accounts[{i}]", "must be a table")
-            continue
-        c.check_keys(table, "accounts", where)
+    for i, where, table in _tables(c, raw, "accounts"):
         name = c.get(table, "name", where, str, f"account{i}")
         if name in names:
             c.add(f"{where}name", f"duplicate account name {name!r}")

@@ -210,3 +210,24 @@ def test_sync_once_archives_a_detected_agreement_without_touching_flags(
     finally:
         source.close()
     assert invoke("archive", "verify", "--config", str(config)).exit_code == 0
+
+
+def test_check_logs_in_lists_folders_and_warns_about_aliases(
+    dovecot: Dovecot, tmp_path: Path
+) -> None:
+    user = dovecot.add_user()
+    alias = msg(9, sender="claire.martin@old-domain.fr")
+    dovecot.append_many(user, "Sent", [(alias, T0, ())])
+    good = write_config(tmp_path, [imap_account_toml(dovecot, user, tmp_path, tls="implicit")])
+    result = invoke("check", "--config", str(good))
+    assert result.exit_code == 0, result.output
+    assert "will read INBOX (inbox)" in result.output and "Sent (sent)" in result.output
+    assert "claire.martin@old-domain.fr" in result.output
+    bad_dir = tmp_path / "bad"
+    bad_dir.mkdir()
+    bad = write_config(
+        bad_dir, [imap_account_toml(dovecot, user, bad_dir, password="not-the-password")]
+    )
+    failed = invoke("check", "--config", str(bad))
+    assert failed.exit_code == 3
+    assert "not-the-password" not in failed.output

@@ -195,6 +195,28 @@ def _message(row: tuple[Any, ...]) -> Message:
 _fromtimestamp = datetime.fromtimestamp
 
 
+def _insert_facts(
+    db: sqlite3.Connection, messages: Iterable[Message], account: str, now: float
+) -> int:
+    """INSERT OR IGNORE the facts (one Message-ID, one message) and count the new ones as
+    ingested by ``account``; the caller holds the transaction."""
+    before = db.total_changes
+    db.executemany(
+        f"INSERT OR IGNORE INTO messages ({_COLUMNS}, account, ingested_at) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (_row(m, account, now) for m in messages),
+    )
+    added = db.total_changes - before
+    if account:
+        db.execute(
+            "INSERT INTO sync_status (account, messages_ingested) VALUES (?, ?) "
+            "ON CONFLICT(account) DO UPDATE SET "
+            "messages_ingested = messages_ingested + excluded.messages_ingested",
+            (account, added),
+        )
+    return added
+
+
 class SqliteStore:
     """The one store implementation; open one per thread (connections are not shared)."""
 
@@ -254,23 +276,8 @@ class SqliteStore:
 
     def add_messages(self, messages: Iterable[Message], *, account: str = "") -> int:
         """Insert new facts; a Message-ID already stored is the same message (kept once)."""
-        now = datetime.now(UTC).timestamp()
         with self._transaction() as db:
-            before = db.total_changes
-            db.executemany(
-                f"INSERT OR IGNORE INTO messages ({_COLUMNS}, account, ingested_at) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (_row(m, account, now) for m in messages),
-            )
-            added = db.total_changes - before
-            if account:
-                db.execute(
-                    "INSERT INTO sync_status (account, messages_ingested) VALUES (?, ?) "
-                    "ON CONFLICT(account) DO UPDATE SET "
-                    "messages_ingested = messages_ingested + excluded.messages_ingested",
-                    (account, added),
-                )
-            return added
+            return _insert_facts(db, messages, account, datetime.now(UTC).timestamp())
 
     def messages(self) -> Iterator[Message]:
         cursor = self._db.execute(f"SELECT {_COLUMNS} FROM messages")
@@ -307,13 +314,7 @@ class SqliteStore:
         at any point resumes from the last committed batch with nothing lost or doubled."""
         now = datetime.now(UTC).timestamp()
         with self._transaction() as db:
-            before = db.total_changes
-            db.executemany(
-                f"INSERT OR IGNORE INTO messages ({_COLUMNS}, account, ingested_at) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (_row(m, folder.account, now) for _uid, m in messages),
-            )
-            added = db.total_changes - before
+            added = _insert_facts(db, (m for _uid, m in messages), folder.account, now)
             db.executemany(
                 "INSERT OR REPLACE INTO locations VALUES (?,?,?,?,?)",
                 (
@@ -332,12 +333,6 @@ class SqliteStore:
                     cursor.token,
                     now,
                 ),
-            )
-            db.execute(
-                "INSERT INTO sync_status (account, messages_ingested) VALUES (?, ?) "
-                "ON CONFLICT(account) DO UPDATE SET "
-                "messages_ingested = messages_ingested + excluded.messages_ingested",
-                (folder.account, added),
             )
             return added
 

@@ -78,6 +78,7 @@ class _Analyzer:
         self.now = now
         self.acks = acks
         self.by_name: dict[str, ClientRule] = {c.name: c for c in rules.clients}
+        self._limits: dict[str, _Thresholds] = {}
         self.client_messages: dict[str, int] = defaultdict(int)
         self.replies: list[Reply] = []
         self.awaiting: list[Awaiting] = []
@@ -86,6 +87,12 @@ class _Analyzer:
         self.my_turns: dict[str, int] = defaultdict(int)
 
     def limits(self, client: str) -> _Thresholds:
+        found = self._limits.get(client)
+        if found is None:
+            found = self._limits[client] = self._limits_of(client)
+        return found
+
+    def _limits_of(self, client: str) -> _Thresholds:
         sla = self.rules.sla
         rule = self.by_name.get(client)
         within = rule.reply_within_s if rule and rule.reply_within_s is not None else None

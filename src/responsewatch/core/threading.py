@@ -192,16 +192,22 @@ def _link_by_subject(entries: Sequence[_Entry], me: frozenset[str], uf: _UnionFi
     bases = {base for _, _, base in candidates}
     relevant = {uf.find(i) for base in bases for i in pool[base]}
     people: dict[int, set[str]] = {}
-    own: dict[int, set[str]] = {}
+    find = uf.find
     for i, entry in enumerate(entries):
-        root = uf.find(i)
+        root = find(i)
         if root not in relevant:
             continue
-        mine = own[i] = _participants(entry.msg, me_lower)
-        if root in people:
-            people[root] |= mine
-        else:
-            people[root] = set(mine)
+        msg = entry.msg
+        bucket = people.get(root)
+        if bucket is None:
+            bucket = people[root] = set()
+        bucket.update(map(str.lower, msg.to))  # map: C-level, this loop sees every message
+        bucket.update(map(str.lower, msg.cc))
+        if msg.from_addr:
+            bucket.add(msg.from_addr.lower())
+    for bucket in people.values():
+        bucket -= me_lower
+    own = {cand: _participants(entries[cand].msg, me_lower) for cand, _, _ in candidates}
 
     for cand, time, base in candidates:
         at = bisect_left(pool_times[base], time) - 1  # the most recent STRICTLY earlier one
