@@ -154,6 +154,7 @@ class Settings:
     digest_misfire_grace_s: float = 6 * 3600.0
     quiet_after_s: float = 60 * 86400.0
     recompute_every_s: float = 60.0
+    recompute_in_child: bool = True
     sync_every_s: float = 300.0
     subject_fallback: bool = True
     source: Path | None = None
@@ -228,7 +229,7 @@ _SCHEMA: dict[str, tuple[str, ...]] = {
     "store": ("path",),
     "archive": ("path", "detect", "tag_on_server"),
     "metrics": ("listen", "top_clients"),
-    "daemon": ("recompute_every", "sync_every"),
+    "daemon": ("recompute_every", "sync_every", "recompute_in_child"),
     "digest": (
         "to",
         "from",
@@ -643,6 +644,7 @@ def settings_from_mapping(
         digest_misfire_grace_s=c.get(
             digest, "misfire_grace", "digest.", str, 6 * 3600.0, _duration, ' (write e.g. "6h")'
         ),
+        recompute_in_child=c.get(daemon, "recompute_in_child", "daemon.", bool, True),
         recompute_every_s=c.get(
             daemon, "recompute_every", "daemon.", str, 60.0, _duration, ' (write e.g. "1m")'
         ),

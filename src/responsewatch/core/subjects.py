@@ -17,6 +17,7 @@ __all__ = [
     "FORWARD_PREFIXES",
     "REPLY_PREFIXES",
     "base_subject",
+    "clear_caches",
     "has_reply_prefix",
     "is_forward_subject",
     "split_subject",
@@ -91,3 +92,10 @@ def is_forward_subject(subject: str) -> bool:
 def base_subject(subject: str) -> str:
     """The subject without leading prefixes and list tags, case-folded, whitespace collapsed."""
     return split_subject(subject)[1]
+
+
+def clear_caches() -> None:
+    """Drop the memoised subject splits (a long-running process calls this after a bulk
+    computation: the cache speeds one recompute up and need not outlive it)."""
+    split_subject.cache_clear()
+    _scan.cache_clear()
