@@ -178,3 +178,34 @@ def test_never_raises_on_arbitrary_bytes(data: bytes) -> None:
 )
 def test_never_raises_on_header_like_soup(parts: list[str]) -> None:
     parse_message("".join(parts).encode("utf-8"))
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2090, 12, 31)),
+    st.integers(-12 * 60, 14 * 60).map(lambda m: m - m % 15),
+    st.booleans(),
+    st.sampled_from(["", " (CET)", "  ", " (UTC)"]),
+)
+def test_fast_date_path_agrees_with_the_stdlib_reading(
+    when: datetime, offset_min: int, weekday: bool, tail: str
+) -> None:
+    from email.utils import parsedate_to_datetime
+
+    sign = "-" if offset_min < 0 else "+"
+    text = (
+        (when.strftime("%a, ") if weekday else "")
+        + when.strftime("%d %b %Y %H:%M:%S ")
+        + f"{sign}{abs(offset_min) // 60:02d}{abs(offset_min) % 60:02d}{tail}"
+    )
+    assert parse_date(text) == parsedate_to_datetime(text).astimezone(UTC)
+
+
+def test_four_digit_years_below_100_read_like_the_stdlib() -> None:
+    # Enron has "0001": the stdlib (and so every lenient reader) takes it for 2001.
+    assert parse_date("Tue, 20 Nov 0001 01:36:24 -0800") == datetime(
+        2001, 11, 20, 9, 36, 24, tzinfo=UTC
+    )
+    assert parse_date("Tue, 20 Nov 0099 01:36:24 +0000") == datetime(
+        1999, 11, 20, 1, 36, 24, tzinfo=UTC
+    )

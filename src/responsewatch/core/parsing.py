@@ -62,11 +62,6 @@ _WANTED = frozenset(
         "x-gm-thrid",
     }
 )
-_WANTED_RE = re.compile(
-    rb"^(" + b"|".join(re.escape(n.encode()) for n in sorted(_WANTED)) + rb")[ \t]*:"
-    rb"([^\n]*(?:\n[ \t][^\n]*)*)",
-    re.M | re.I,
-)
 
 
 class HeaderBlock:
@@ -113,15 +108,37 @@ def split_header_block(data: bytes) -> HeaderBlock:
             end, body_offset = crlf + 1, crlf + 3
     raw = data[:end]
     fields: dict[str, list[str]] = {}
-    # One regex pass finds only the fields we use and unfolds them in C.
-    for match in _WANTED_RE.finditer(raw):
-        name = match.group(1).decode("ascii").lower()
-        value = match.group(2)
-        if b"\n" in value:
-            value = b" ".join(part.strip() for part in value.split(b"\n"))
-        fields.setdefault(name, []).append(_decode_bytes(value).strip())
+    # Line by line: a field line starts a field, a line starting with white space continues
+    # it; only the fields we use are kept (and unfolded).
+    name: str | None = None
+    parts: list[bytes] = []
+    for line in raw.split(b"\n"):
+        if not line:
+            continue
+        if line[0] in _FOLD_BYTES:
+            if name is not None:
+                parts.append(line)
+            continue
+        if name is not None:
+            _keep(fields, name, parts)
+        colon = line.find(b":")
+        key = line[:colon].rstrip(b" \t").decode("latin-1").lower() if colon > 0 else ""
+        if key in _WANTED:
+            name, parts = key, [line[colon + 1 :]]
+        else:
+            name = None
+    if name is not None:
+        _keep(fields, name, parts)
     count = len(fields) or (1 if _ANY_FIELD_RE.search(raw) else 0)
     return HeaderBlock(fields, raw, body_offset, count)
+
+
+_FOLD_BYTES = frozenset(b" \t")
+
+
+def _keep(fields: dict[str, list[str]], name: str, parts: list[bytes]) -> None:
+    value = parts[0] if len(parts) == 1 else b" ".join(part.strip() for part in parts)
+    fields.setdefault(name, []).append(_decode_bytes(value).strip())
 
 
 def decode_encoded_words(value: str) -> str:
@@ -148,10 +165,37 @@ def decode_encoded_words(value: str) -> str:
     return "".join(out)
 
 
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
+# The shape nearly every mailer writes; anything else goes to the lenient stdlib parser.
+_COMMON_DATE_RE = re.compile(
+    r"\s*(?:[A-Za-z]{3},\s*)?(\d{1,2})\s+([A-Za-z]{3})\s+(\d{4})\s+(\d{1,2}):(\d{2}):(\d{2})"
+    r"\s+([+-])(\d{2})(\d{2})(?:\s*\([^()]*\))?\s*"
+)
+
+
 def parse_date(value: str | None) -> datetime | None:
     """An RFC 5322 date (leniently) as aware UTC; a missing zone counts as UTC."""
     if not value:
         return None
+    common = _COMMON_DATE_RE.fullmatch(value)
+    if common is not None:
+        day, month, year, hour, minute, second, sign, oh, om = common.groups()
+        month_no = _MONTHS.get(month.lower())
+        if month_no is not None:
+            offset = (int(oh) * 3600 + int(om) * 60) * (-1 if sign == "-" else 1)
+            year_no = int(year)
+            if year_no < 100:  # as the stdlib reads "0001" (Enron has some): 69-99 -> 19xx
+                year_no += 1900 if year_no > 68 else 2000
+            try:
+                local = datetime(year_no, month_no, int(day), int(hour), int(minute), int(second))
+                return (local - timedelta(seconds=offset)).replace(tzinfo=UTC)
+            except (ValueError, OverflowError):
+                return None
     try:
         parsed = parsedate_tz(value)
     except Exception:
