@@ -7,6 +7,7 @@ long-running daemon stays small on a NAS. Only the Analysis (~2 MB pickled) come
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
@@ -20,6 +21,10 @@ __all__ = ["analysis_in_child", "compute_analysis"]
 
 def compute_analysis(settings: Settings, at: datetime) -> Analysis:
     """Runs in the child: its own store connection, the same pure computation."""
+    if multiprocessing.parent_process() is not None:
+        # A child that exits right after never needs the cyclic GC (the facts are acyclic);
+        # re-enabling it would only scan the million objects just built, once, for nothing.
+        gc.disable()
     app = bootstrap(settings)
     try:
         return app.analysis(at)[0]
