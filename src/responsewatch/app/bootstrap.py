@@ -17,7 +17,7 @@ from responsewatch.app.secrets import resolve_secret
 from responsewatch.app.sync import SyncReport, sync_files, sync_source
 from responsewatch.config import AccountSettings, SecretRef, Settings
 from responsewatch.core.insights import Insights, insights
-from responsewatch.core.models import Analysis, Conversation
+from responsewatch.core.models import Analysis, Conversation, Message
 from responsewatch.errors import ConfigError, RwError
 from responsewatch.ports import Clock, MailSource
 
@@ -103,16 +103,23 @@ class App:
     source_factory: SourceFactory = make_source
     sync_reports: list[SyncReport] = field(default_factory=list)
 
-    def analysis(self, now: datetime | None = None) -> tuple[Analysis, list[Conversation]]:
+    def _facts_and_analysis(
+        self, at: datetime
+    ) -> tuple[dict[str, Message], Analysis, list[Conversation]]:
         with no_gc():
             messages = {m.message_id: m for m in self.store.messages()}
-        return compute(
+        analysis, conversations = compute(
             messages,
             self.settings.rules,
-            now=now or self.clock.now(),
+            now=at,
             acks=self.store.acks(),
             subject_fallback=self.settings.subject_fallback,
         )
+        return messages, analysis, conversations
+
+    def analysis(self, now: datetime | None = None) -> tuple[Analysis, list[Conversation]]:
+        _messages, analysis, conversations = self._facts_and_analysis(now or self.clock.now())
+        return analysis, conversations
 
     def report(self, now: datetime | None = None) -> Analysis:
         return self.analysis(now)[0]
@@ -120,15 +127,8 @@ class App:
     def report_with_insights(self, now: datetime | None = None) -> tuple[Analysis, Insights]:
         """The report plus its insights (after hours, long missions, quiet clients, trends)."""
         at = now or self.clock.now()
+        messages, analysis, conversations = self._facts_and_analysis(at)
         with no_gc():
-            messages = {m.message_id: m for m in self.store.messages()}
-            analysis, conversations = compute(
-                messages,
-                self.settings.rules,
-                now=at,
-                acks=self.store.acks(),
-                subject_fallback=self.settings.subject_fallback,
-            )
             found = insights(
                 messages,
                 analysis,

@@ -19,8 +19,9 @@ from rich.table import Table
 
 from responsewatch.adapters.files import ReadStats
 from responsewatch.adapters.store import SqliteStore
-from responsewatch.app.bootstrap import App, FixedClock, bootstrap
+from responsewatch.app.bootstrap import FixedClock, bootstrap
 from responsewatch.app.pipeline import Corpus, compute, conversations_of, load_corpus
+from responsewatch.app.sync import alias_warnings
 from responsewatch.config import Settings, load_settings, settings_from_mapping
 from responsewatch.core.insights import insights_json
 from responsewatch.core.models import Analysis, Conversation, message_time
@@ -214,11 +215,6 @@ def print_threads(result: ThreadsResult, console: Console) -> None:
     console.print(table)
 
 
-def _app(config: Path, now: datetime | None = None) -> App:
-    settings = load_settings(config)
-    return bootstrap(settings, clock=FixedClock(now) if now else None)
-
-
 def report(config: Path, *, now: str | None) -> tuple[Analysis, str, dict[str, Any]]:
     settings = load_settings(config)
     if not settings.store_path.exists():
@@ -314,10 +310,6 @@ def _check_account(settings: Settings, name: str) -> list[str]:
     try:
         folders = source.folders()
         lines += [f"will read {f.name}" + (f" ({f.role})" if f.role else "") for f in folders]
-        try:
-            from responsewatch.app.sync import alias_warnings
-        except ImportError:  # pragma: no cover - older layouts
-            return lines
         lines += alias_warnings(source, settings.rules.me)
         return lines
     finally:

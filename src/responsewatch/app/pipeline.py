@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +17,7 @@ from responsewatch.core.parsing import parse_message
 from responsewatch.core.rules import Rules
 from responsewatch.core.threading import build_conversations
 
-__all__ = ["Corpus", "compute", "load_corpus", "merge_messages", "no_gc"]
+__all__ = ["Corpus", "compute", "load_corpus", "no_gc"]
 
 
 @contextmanager
@@ -41,17 +41,6 @@ class Corpus:
     stats: ReadStats
     parse_warnings: int = 0
     duplicates: int = 0
-
-
-def merge_messages(target: dict[str, Message], messages: Iterable[Message]) -> int:
-    """Add messages keyed by Message-ID; the first copy seen wins. Returns duplicates."""
-    duplicates = 0
-    for msg in messages:
-        if msg.message_id in target:
-            duplicates += 1
-            continue
-        target[msg.message_id] = msg
-    return duplicates
 
 
 def load_corpus(

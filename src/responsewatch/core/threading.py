@@ -61,12 +61,15 @@ class _UnionFind:
         self.parent: list[int] = list(range(len(ids)))
         self.size: list[int] = [1] * len(ids)
 
-    def node(self, item: str) -> int:
+    def node_under(self, item: str, root: int) -> int:
+        """The node of ``item``; one seen for the first time hangs straight under ``root``
+        (no union needed: the common case for references to absent messages)."""
         idx = self.index.get(item)
         if idx is None:
             idx = self.index[item] = len(self.parent)
-            self.parent.append(idx)
+            self.parent.append(root)
             self.size.append(1)
+            self.size[root] += 1
         return idx
 
     def find(self, idx: int) -> int:
@@ -145,21 +148,12 @@ def _rep_key(msg: Message, me: frozenset[str]) -> tuple[object, ...]:
 def _link_by_headers(entries: Sequence[_Entry], uf: _UnionFind) -> None:
     by_provider: dict[str, int] = {}
     by_guid: dict[str, int] = {}
-    find, index, parent, size = uf.find, uf.index, uf.parent, uf.size
+    find, node_under = uf.find, uf.node_under
     for i, entry in enumerate(entries):
         if entry.links:
             root = find(i)
             for ref in entry.links:
-                j = index.get(ref)
-                if j is None:
-                    # An id seen for the first time hangs straight under this root: no
-                    # union needed (the common case for references to absent messages).
-                    index[ref] = len(parent)
-                    parent.append(root)
-                    size.append(1)
-                    size[root] += 1
-                    continue
-                other = find(j)
+                other = find(node_under(ref, root))
                 if other != root:
                     root = uf.union(root, other)
         if entry.msg.provider_thread is not None:
