@@ -25,6 +25,7 @@ from structlog.testing import capture_logs
 from tests.servers.dovecot import Dovecot, DovecotUnavailable, MailUser
 
 from responsewatch.adapters import imap as imap_adapter
+from responsewatch.adapters import imap_fetch
 from responsewatch.adapters.imap import ImapAccount, ImapMailSource
 from responsewatch.errors import AuthFailed, ConfigError, SourceUnavailable
 from responsewatch.ports import Cursor, FolderRef
@@ -413,8 +414,8 @@ def test_explicit_folders_override_discovery_and_must_exist() -> None:
 def test_internaldate_parser_round_trips(when: datetime, minutes: int) -> None:
     aware = when.replace(microsecond=0, tzinfo=timezone(timedelta(minutes=minutes)))
     text = datetime_to_INTERNALDATE(aware).encode()
-    assert imap_adapter._internaldate(text) == aware
-    assert imap_adapter._internaldate(b" " + text.lstrip(b"0")) == aware  # space-padded day
+    assert imap_fetch.parse_internaldate(text) == aware
+    assert imap_fetch.parse_internaldate(b" " + text.lstrip(b"0")) == aware  # space-padded day
 
 
 def test_invalid_account_settings_are_reported_together() -> None:

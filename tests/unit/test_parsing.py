@@ -9,7 +9,14 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from responsewatch.core.parsing import decode_encoded_words, parse_date, parse_message
+from responsewatch.core.classify import is_thanks_only
+from responsewatch.core.parsing import (
+    WANTED_FIELDS,
+    decode_encoded_words,
+    parse_date,
+    parse_message,
+    split_header_block,
+)
 
 
 def test_message_id_brackets_and_whitespace_removed() -> None:
@@ -209,3 +216,73 @@ def test_four_digit_years_below_100_read_like_the_stdlib() -> None:
     assert parse_date("Tue, 20 Nov 0099 01:36:24 +0000") == datetime(
         1999, 11, 20, 1, 36, 24, tzinfo=UTC
     )
+
+
+def _reference_fields(data: bytes) -> dict[str, list[str]]:
+    """The plain reading of a header block, line by line (the parser finds the same fields
+    with one regex pass): a line starting with a blank continues the field before it."""
+    raw = split_header_block(data).raw
+    fields: dict[str, list[str]] = {}
+    name, parts = "", []
+    for line in [*raw.split(b"\n"), b"end-of-block:"]:
+        if line[:1] in (b" ", b"\t"):
+            parts.append(line)
+            continue
+        if name in WANTED_FIELDS:
+            value = parts[0] if len(parts) == 1 else b" ".join(p.strip() for p in parts)
+            try:
+                text = value.decode("utf-8")
+            except UnicodeDecodeError:
+                text = value.decode("latin-1")
+            fields.setdefault(name, []).append(text.strip())
+        colon = line.find(b":")
+        name = line[:colon].rstrip(b" \t").decode("latin-1").lower() if colon > 0 else ""
+        parts = [line[colon + 1 :]]
+    return fields
+
+
+_NAMES = st.sampled_from(
+    ["From", "FROM", "to", "Cc", "Subject", "Date", "Message-Id", "References", "Received",
+     "X-Mailer", "To-Do", "Content-Type", "Return-Path", "", " From", "x from", "\u017fubject"]
+)  # fmt: skip
+_VALUE_BYTES = st.lists(
+    st.sampled_from(
+        [b"a@b.c", b" ", b"\t", b"<x@y>", b":", b"\r", b"\xc3\xa9", b"\xe9", b"\xff",
+         b"\xc2\xa0", b"\xa0", b"\xc2\x85", b"\x0b", b"\x1c", b"=?utf-8?q?x?=", b"\xe2\x80\xa8"]
+    ),
+    max_size=6,
+).map(b"".join)  # fmt: skip
+_FIELD_LINE = st.tuples(
+    _NAMES,
+    st.sampled_from([b":", b" :", b"\t:", b""]),
+    _VALUE_BYTES,
+    st.lists(st.tuples(st.sampled_from([b" ", b"\t", b"  "]), _VALUE_BYTES), max_size=3),
+).map(lambda f: f[0].encode() + f[1] + f[2] + b"".join(b"\n" + c + v for c, v in f[3]))
+_HEADER_BLOCK = st.tuples(
+    st.lists(_FIELD_LINE, max_size=12), st.sampled_from([b"\n", b"\r\n"]), st.binary(max_size=8)
+).map(lambda h: h[1].join(h[0]) + h[1] + h[1] + h[2])  # fmt: skip
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_HEADER_BLOCK)
+def test_header_fields_match_the_line_by_line_reading(data: bytes) -> None:
+    assert split_header_block(data).fields == _reference_fields(data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["Merci", "thanks", "ok", "> merci", "> ok ?", "mot", "?", "-- ",
+                         "On Mon, Jo wrote:", "Le 3 mai, Jo a", "écrit :", "top", "\r", "\x1c",
+                         "\u2028", " ", "\n", "thank", "you", "bien reçu", "book"]),
+        max_size=40,
+    )
+)  # fmt: skip
+def test_thanks_only_shortcut_agrees_with_reading_the_new_text(pieces: list[str]) -> None:
+    from responsewatch.core.classify import _ACK_RE, _MAX_WORDS, _WORD_RE, new_text
+
+    text = "".join(pieces)
+    written = new_text(text)
+    words = [w for w in written.split() if _WORD_RE.search(w)]
+    full = "?" not in written and 0 < len(words) <= _MAX_WORDS and bool(_ACK_RE.search(written))
+    assert is_thanks_only(text) == full

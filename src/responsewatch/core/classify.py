@@ -153,6 +153,10 @@ def new_text(text: str) -> str:
 
 def is_thanks_only(text: str) -> bool:
     """At most 12 words, no question mark, and an acknowledgement, in the new text."""
+    # The new text is whole lines of ``text`` (line breaks are never word characters), so
+    # an acknowledgement absent from ``text`` is absent from it too: most mail stops here.
+    if _ACK_RE.search(text) is None:
+        return False
     written = new_text(text)
     if "?" in written:
         return False

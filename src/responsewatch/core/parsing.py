@@ -1,14 +1,16 @@
 """Raw message bytes -> :class:`Message`. Never raises: bad parts become warnings.
 
-The header block is split and unfolded by hand (the stdlib parser does far more
-work than header facts need), values are decoded leniently, and the body is only
-looked at for the thanks-only check, bounded to its first few kilobytes.
+The fields the facts need are found in the header block by one regex pass and
+unfolded (the stdlib parser does far more work than header facts need), values are
+decoded leniently, and the body is only looked at for the thanks-only check, bounded
+to its first few kilobytes.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import html as html_module
 import quopri
@@ -23,6 +25,7 @@ from responsewatch.core.classify import is_auto_reply, is_automated, is_thanks_o
 from responsewatch.core.models import Message
 
 __all__ = [
+    "WANTED_FIELDS",
     "HeaderBlock",
     "decode_encoded_words",
     "parse_date",
@@ -38,7 +41,8 @@ _ENCODED_WORD_RE = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
 _CHARSET_RE = re.compile(r'charset\s*=\s*"?([^";\s]+)"?', re.IGNORECASE)
 _BOUNDARY_RE = re.compile(r'boundary\s*=\s*(?:"([^"]+)"|([^;\s]+))', re.IGNORECASE)
 _TAG_RE = re.compile(r"<[^>]*>")
-_WANTED = frozenset(
+# The header fields the facts are made of; the others are never decoded.
+WANTED_FIELDS = frozenset(
     {
         "message-id",
         "from",
@@ -108,37 +112,37 @@ def split_header_block(data: bytes) -> HeaderBlock:
             end, body_offset = crlf + 1, crlf + 3
     raw = data[:end]
     fields: dict[str, list[str]] = {}
-    # Line by line: a field line starts a field, a line starting with white space continues
-    # it; only the fields we use are kept (and unfolded).
-    name: str | None = None
-    parts: list[bytes] = []
-    for line in raw.split(b"\n"):
-        if not line:
-            continue
-        if line[0] in _FOLD_BYTES:
-            if name is not None:
-                parts.append(line)
-            continue
-        if name is not None:
-            _keep(fields, name, parts)
-        colon = line.find(b":")
-        key = line[:colon].rstrip(b" \t").decode("latin-1").lower() if colon > 0 else ""
-        if key in _WANTED:
-            name, parts = key, [line[colon + 1 :]]
+    # Decoded once: a valid UTF-8 block gives every value as decoding each one would. Else
+    # latin-1 (byte for byte) here, and each value is re-decoded on its own below.
+    try:
+        block, mixed = raw.decode("utf-8"), False
+    except UnicodeDecodeError:
+        block, mixed = raw.decode("latin-1"), True
+    # One C-level pass finds the fields we use with their continuation lines; the many
+    # others (Received chains, DKIM, X-*) never reach Python code.
+    for name, value in _WANTED_FIELD_RE.findall(block):
+        if "\n" in value:  # folded: unfold, trimming each line as bytes.strip() would
+            value = " ".join(part.strip(_ASCII_BLANKS) for part in value.split("\n"))
+        if mixed:
+            value = _decode_bytes(value.encode("latin-1"))
+        key = name.lower()
+        if key in fields:
+            fields[key].append(value.strip())
         else:
-            name = None
-    if name is not None:
-        _keep(fields, name, parts)
+            fields[key] = [value.strip()]
     count = len(fields) or (1 if _ANY_FIELD_RE.search(raw) else 0)
     return HeaderBlock(fields, raw, body_offset, count)
 
 
-_FOLD_BYTES = frozenset(b" \t")
-
-
-def _keep(fields: dict[str, list[str]], name: str, parts: list[bytes]) -> None:
-    value = parts[0] if len(parts) == 1 else b" ".join(part.strip() for part in parts)
-    fields.setdefault(name, []).append(_decode_bytes(value).strip())
+# A field line starts with its name (then optional blanks and the colon); continuation
+# lines start with a blank. Names match case-insensitively in ASCII only.
+_WANTED_FIELD_RE = re.compile(
+    "^("
+    + "|".join(re.escape(n) for n in sorted(WANTED_FIELDS, key=len, reverse=True))
+    + ")[ \t]*:(.*(?:\n[ \t].*)*)",
+    re.MULTILINE | re.IGNORECASE | re.ASCII,
+)
+_ASCII_BLANKS = " \t\n\r\x0b\x0c"  # what bytes.strip() removes
 
 
 def decode_encoded_words(value: str) -> str:
@@ -259,6 +263,14 @@ def _fast_addresses(values: Sequence[str]) -> list[str] | None:
     return out
 
 
+@functools.lru_cache(maxsize=8192)
+def _fast_address_tuple(value: str) -> tuple[str, ...] | None:
+    """``_fast_addresses`` of one field value, cached: the same From and To values recur
+    in every message of a correspondence."""
+    fast = _fast_addresses((value,))
+    return None if fast is None else tuple(dict.fromkeys(map(sys.intern, fast)))
+
+
 _PIPERMAIL_RE = re.compile(r"([^\s<>@,;:\"]+) at ([^\s<>@,;:\"]+\.[^\s<>@,;:\"]+)")
 
 
@@ -268,9 +280,14 @@ def _addresses(values: Sequence[str], warnings: list[str], field: str) -> tuple[
     if not any("@" in v for v in values):
         # List archives (pipermail) write "user at example.com".
         values = [_PIPERMAIL_RE.sub(r"\1@\2", v) for v in values]
-    fast = _fast_addresses(values)
-    if fast is not None:
-        return tuple(dict.fromkeys(sys.intern(a) for a in fast))
+    if len(values) == 1:
+        known = _fast_address_tuple(values[0])
+        if known is not None:
+            return known
+    else:
+        fast = _fast_addresses(values)
+        if fast is not None:
+            return tuple(dict.fromkeys(map(sys.intern, fast)))
     out: list[str] = []
     try:
         pairs = getaddresses(values)
