@@ -271,6 +271,40 @@ def test_stop_during_a_backfill_commits_whole_batches_and_resumes(tmp_path: Path
         assert again.shutdown() == 0
 
 
+def test_first_recompute_runs_even_when_the_scheduler_starts_late(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slow NAS can take seconds between scheduling the "run now" jobs and starting the
+    scheduler; APScheduler's default 1 s grace would then skip the first recompute and
+    leave the metrics empty for a whole ``recompute_every``."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    started = BackgroundScheduler.start
+
+    def slow_start(self: BackgroundScheduler, *args: Any, **kwargs: Any) -> None:
+        time.sleep(2.5)
+        started(self, *args, **kwargs)
+
+    monkeypatch.setattr(BackgroundScheduler, "start", slow_start)
+    inbox = FolderRef("mem", "INBOX", "inbox")
+    box = MemoryMailSource("mem", {inbox: []})
+    box.append(inbox, msg(1), internaldate=T0)
+    settings = settings_from_mapping(
+        {
+            "me": {"addresses": [ME]},
+            "store": {"path": str(tmp_path / "late.db")},
+            "accounts": [{"name": "mem", "type": "graph"}],
+            "daemon": {"recompute_every": "1h", "recompute_in_child": False},
+        }
+    )
+    daemon = Daemon(settings, source_factory=lambda _a: box, timing=FAST)
+    daemon.start()
+    try:
+        wait_for(lambda: daemon.snapshot.latest() is not None, 10)
+    finally:
+        assert daemon.shutdown() == 0
+
+
 def test_backoff_grows_exponentially_with_jitter_up_to_the_cap() -> None:
     rng = random.Random(1)
     delays = [backoff_delay(n, base=1.0, cap=300.0, rng=rng) for n in range(1, 15)]

@@ -357,6 +357,45 @@ def test_schedule_digest_adds_the_cron_and_catch_up_jobs(tmp_path: Path) -> None
     app.close()
 
 
+def test_scheduled_jobs_fire_and_the_digest_arrives_once(server: Server, tmp_path: Path) -> None:
+    """The jobs as the daemon schedules them, run by a started scheduler: the catch-up job
+    (first run at once) sends today's digest; the cron job fired afterwards sends nothing."""
+    import threading
+
+    from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    app = make_app(make_settings(server, tmp_path))
+    runs: list[tuple[str, bool]] = []
+    ran = threading.Condition()
+
+    def on_run(event: JobExecutionEvent) -> None:
+        with ran:
+            runs.append((event.job_id, event.exception is None))
+            ran.notify_all()
+
+    def wait_for(job_id: str) -> None:
+        with ran:
+            assert ran.wait_for(lambda: any(j == job_id for j, _ in runs), timeout=30), runs
+
+    scheduler = BackgroundScheduler(timezone=UTC)
+    scheduler.add_listener(on_run, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+    schedule_digest(scheduler, app, sender=fast(app.settings))
+    scheduler.start()
+    try:
+        wait_for("digest-catch-up")
+        assert len(server.sink.received) == 1
+        assert server.sink.received[0]["X-Responsewatch-Digest"] == "2026-11-23"
+        scheduler.modify_job("digest", next_run_time=datetime.now(UTC))
+        wait_for("digest")
+    finally:
+        scheduler.shutdown(wait=True)
+    assert all(ok for _job, ok in runs), runs
+    assert len(server.sink.received) == 1
+    assert (app.store.digest_state("2026-11-23") or ("",))[0] == "sent"
+    app.close()
+
+
 def test_cli_digest_command_preview_and_send(tmp_path: Path) -> None:
     sink = Sink()
     controller, port = start(sink, "none-loopback-only", None)

@@ -299,7 +299,9 @@ class Daemon:
         self._serve_metrics()
         watcher = AgreementWatcher(s, open_archive(s), now=self.clock.now)
         now = datetime.now(UTC)
-        scheduler = BackgroundScheduler(timezone=UTC)
+        # Jobs first run "now", but start() comes after the workers and the digest App: with
+        # APScheduler's default 1 s grace a slow start would skip those first runs entirely.
+        scheduler = BackgroundScheduler(timezone=UTC, job_defaults={"misfire_grace_time": None})
         scheduler.add_job(
             self._job(self.recompute), "interval", seconds=s.recompute_every_s,
             next_run_time=now, id="recompute", max_instances=1, coalesce=True,

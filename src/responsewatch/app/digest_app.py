@@ -365,6 +365,9 @@ def schedule_digest(
         id="digest-catch-up",
         name="daily digest catch-up and retry",
         next_run_time=app.clock.now(),
+        # However late the scheduler starts after this call, the first run still happens
+        # (APScheduler's default grace of 1 s would skip it until the next interval).
+        misfire_grace_time=None,
         coalesce=True,
         max_instances=1,
         replace_existing=True,
