@@ -41,6 +41,13 @@ class Cursor:
     highest_modseq: int | None = None
     token: str | None = None  # Graph deltaLink / EWS sync state
 
+    def resume_point(self, uidvalidity: int) -> tuple[int, str | None]:
+        """(last UID, resume token) to go on from, or (0, None) to start over when this
+        cursor was taken under another UIDVALIDITY."""
+        if self.uidvalidity != uidvalidity:
+            return 0, None
+        return self.last_uid, self.token
+
 
 @dataclass(frozen=True, slots=True)
 class RawMessage:

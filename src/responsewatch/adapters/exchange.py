@@ -145,9 +145,7 @@ class ExchangeMailSource:
         return UIDVALIDITY
 
     def fetch_since(self, folder: FolderRef, cursor: Cursor | None) -> Iterator[RawMessage]:
-        current = cursor is not None and cursor.uidvalidity == UIDVALIDITY
-        uid = cursor.last_uid if cursor is not None and current else 0
-        state = cursor.token if cursor is not None and current else None
+        uid, state = cursor.resume_point(UIDVALIDITY) if cursor is not None else (0, None)
         return self._rounds(folder, uid, state or None)
 
     def resume_token(self, folder: FolderRef) -> str | None:

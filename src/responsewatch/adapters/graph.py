@@ -156,9 +156,7 @@ class GraphMailSource:
         return UIDVALIDITY
 
     def fetch_since(self, folder: FolderRef, cursor: Cursor | None) -> Iterator[RawMessage]:
-        current = cursor is not None and cursor.uidvalidity == UIDVALIDITY
-        uid = cursor.last_uid if cursor is not None and current else 0
-        link = cursor.token if cursor is not None and current else None
+        uid, link = cursor.resume_point(UIDVALIDITY) if cursor is not None else (0, None)
         if link and not link.startswith(self._base + "/"):
             # Never send the bearer token to a host that came out of the database.
             log.warning("graph_token_ignored", account=self.name, folder=folder.name)
