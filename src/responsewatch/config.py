@@ -11,7 +11,7 @@ import ipaddress
 import re
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, time
 from pathlib import Path
 from typing import Any
@@ -198,7 +198,7 @@ _SCHEMA: dict[str, tuple[str, ...]] = {
         "daemon",
     ),
     "me": ("name", "addresses", "timezone", "language"),
-    "sla": ("reply_within", "warn_at", "clock", "count_cc"),
+    "sla": ("reply_within", "warn_at", "clock", "count_cc", "report_every"),
     "business_hours": ("days", "start", "end", "holidays", "leave"),
     "business_hours.holidays": ("country", "subdivision"),
     "business_hours.leave": ("from", "to"),
@@ -210,6 +210,7 @@ _SCHEMA: dict[str, tuple[str, ...]] = {
         "warn_at",
         "mission_start",
         "mission_length",
+        "report_every",
     ),
     "accounts": (
         "name",
@@ -319,6 +320,21 @@ def _duration(value: str) -> float:
     return seconds
 
 
+# A cadence shorter than an hour is a typo, one longer than ten years never comes due.
+_CADENCE_RANGE = (3600.0, 3650 * 86400.0)
+_CADENCE_FIX = ' (write a duration from "1h" to "3650d", such as "7d" or "2w"; "off" for none)'
+
+
+def _cadence(value: str) -> float:
+    """report_every: seconds between proactive updates; "off" (per client) -> 0.0, no cadence."""
+    if value.strip().lower() in ("off", "none"):
+        return 0.0
+    seconds = parse_duration(value)
+    if not _CADENCE_RANGE[0] <= seconds <= _CADENCE_RANGE[1]:
+        raise ValueError(value)
+    return seconds
+
+
 def _clock_time(value: str) -> time:
     return time.fromisoformat(value if len(value) > 4 else "0" + value)
 
@@ -393,6 +409,9 @@ def _rules(c: _Collector, raw: Mapping[str, Any]) -> tuple[Rules, str, str]:
             "sla.warn_at", f"must not be later than sla.reply_within ({warn:.0f}s > {within:.0f}s)"
         )
     sla = Sla(within, warn, clock, bool(c.get(sla_raw, "count_cc", "sla.", bool, False)))
+    every = c.get(sla_raw, "report_every", "sla.", str, None, _cadence, _CADENCE_FIX)
+    if every:
+        sla = replace(sla, report_every_s=every)
 
     hours = _business_hours(c, raw.get("business_hours", {}), tz_name)
     clients = _clients(c, raw.get("clients", []))
@@ -517,6 +536,9 @@ def _clients(c: _Collector, raw: Any) -> tuple[ClientRule, ...]:
                 warn_at_s=warn,
                 mission_start=mission_start,
                 mission_length_days=round(length / 86400) if length else None,
+                report_every_s=c.get(
+                    table, "report_every", where, str, None, _cadence, _CADENCE_FIX
+                ),
             )
         )
     return tuple(out)

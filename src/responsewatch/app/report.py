@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from responsewatch.core.models import Analysis, Conversation
+from responsewatch.core.models import Analysis, ClientCadence, Conversation
 
 __all__ = ["analysis_csv", "analysis_json", "print_analysis", "threads_json"]
 
@@ -28,7 +28,7 @@ def _num(value: float | None) -> float | int | None:
 
 
 def analysis_json(a: Analysis) -> dict[str, Any]:
-    return {
+    doc: dict[str, Any] = {
         "now": _iso(a.now),
         "sla": {
             "reply_within_seconds": _num(a.reply_within_seconds),
@@ -100,6 +100,20 @@ def analysis_json(a: Analysis) -> dict[str, Any]:
             for r in a.client_replies
         ],
     }
+    if a.cadence:
+        _add_cadence(doc["clients"], a)
+    return doc
+
+
+def _add_cadence(clients: list[dict[str, Any]], a: Analysis) -> None:
+    """DESIGN "Reporting cadence": three keys, only on the clients that have a cadence."""
+    found = {c.client: c for c in a.cadence}
+    for row in clients:
+        cadence = found.get(row["client"])
+        if cadence is not None:
+            row["last_update_at"] = _iso(cadence.last_update_at) if cadence.last_update_at else None
+            row["update_due_at"] = _iso(cadence.update_due_at) if cadence.update_due_at else None
+            row["updates_late"] = cadence.updates_late
 
 
 def threads_json(conversations: list[Conversation], messages: int, skipped: int) -> dict[str, Any]:
@@ -153,6 +167,17 @@ def _duration(seconds: float | None) -> str:
     return f"{seconds / 86400:.1f} d"
 
 
+def _last_update(cadence: ClientCadence | None, now: datetime) -> str:
+    """Days since my last proactive update, and a late marker once the next one is overdue."""
+    if cadence is None:
+        return "—"
+    if cadence.last_update_at is None:
+        text = "none"
+    else:
+        text = f"{max(0, (now - cadence.last_update_at).days)} d"
+    return f"[bold red]{text} late[/]" if cadence.late else text
+
+
 _STATE_STYLE = {"ok": "green", "due_soon": "yellow", "overdue": "bold red"}
 
 
@@ -197,6 +222,9 @@ def print_analysis(a: Analysis, console: Console, *, timezone: str = "UTC") -> N
         "p90",
     ):
         mine.add_column(column, justify="left" if column == "Client" else "right")
+    cadence = {c.client: c for c in a.cadence}
+    if cadence:
+        mine.add_column("Last update", justify="right")
     theirs = Table(title="Hours and the clients' side", title_justify="left")
     for column in (
         "Client",
@@ -208,6 +236,7 @@ def print_analysis(a: Analysis, console: Console, *, timezone: str = "UTC") -> N
     ):
         theirs.add_column(column, justify="left" if column == "Client" else "right")
     for c in a.clients:
+        extra = [_last_update(cadence.get(c.client), a.now)] if cadence else []
         mine.add_row(
             c.client,
             str(c.client_messages),
@@ -219,6 +248,7 @@ def print_analysis(a: Analysis, console: Console, *, timezone: str = "UTC") -> N
             f"[red]{c.breaches}[/]" if c.breaches else "0",
             _duration(c.median_reply_seconds),
             _duration(c.p90_reply_seconds),
+            *extra,
         )
         theirs.add_row(
             c.client,

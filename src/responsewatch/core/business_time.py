@@ -121,6 +121,26 @@ class BusinessClock:
         i = bisect_right(table.starts, x) - 1
         return i >= 0 and x < table.ends[i]
 
+    def next_business_time(self, t: datetime) -> datetime:
+        """The first business instant at or after ``t``, in UTC: ``t`` itself during business
+        hours, else the opening of the next business window (a Saturday -> Monday's start).
+        ``t`` unchanged when no window opens within the next few years (no working day)."""
+        x = _to_us(t)
+        horizon = x
+        for _ in range(4):
+            horizon = min(horizon + 366 * 86400 * _US_PER_S, _MAX_US)
+            table = self._table
+            if table is None or x < table.lo_us or horizon > table.hi_us:
+                table = self._cover(x, horizon)
+            i = bisect_right(table.starts, x) - 1
+            if i >= 0 and x < table.ends[i]:
+                return t.astimezone(UTC)
+            if i + 1 < len(table.starts) and table.starts[i + 1] <= table.hi_us:
+                return _EPOCH + timedelta(microseconds=table.starts[i + 1])
+            if horizon >= _MAX_US:
+                break
+        return t.astimezone(UTC)
+
     # -- table building ------------------------------------------------------------------
 
     def _cover(self, a: int, b: int) -> _Table:

@@ -13,6 +13,7 @@ from datetime import datetime
 from operator import itemgetter
 
 from responsewatch.core.business_time import BusinessClock
+from responsewatch.core.cadence import cadences
 from responsewatch.core.models import (
     Acknowledged,
     Analysis,
@@ -319,6 +320,7 @@ def analyze(
         conversation_count += 1
         analyzer.conversation(conv, [messages[m] for m in conv.message_ids])
     undated = sum(1 for m in messages.values() if message_time(m, rules.me) is None)
+    stats = analyzer.client_stats()
     return Analysis(
         now=now,
         reply_within_seconds=rules.sla.reply_within_s,
@@ -330,7 +332,7 @@ def analyze(
             automated=sum(1 for m in messages.values() if m.automated),
             undated=undated,
         ),
-        clients=analyzer.client_stats(),
+        clients=stats,
         awaiting=tuple(sorted(analyzer.awaiting, key=lambda a: (a.since, a.thread_id, a.client))),
         replies=tuple(
             sorted(analyzer.replies, key=lambda r: (r.received_at, r.thread_id, r.client))
@@ -339,4 +341,12 @@ def analyze(
             sorted(analyzer.client_replies, key=lambda r: (r.sent_at, r.thread_id, r.client))
         ),
         acknowledged=tuple(analyzer.acknowledged),
+        cadence=cadences(
+            messages,
+            rules,
+            analyzer.replies,
+            clients=(c.client for c in stats),
+            now=now,
+            clock=clock,
+        ),
     )

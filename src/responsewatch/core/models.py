@@ -137,6 +137,27 @@ class Totals:
 
 
 @dataclass(frozen=True, slots=True)
+class ClientCadence:
+    """A client's reporting cadence as of ``now`` (DESIGN.md "Reporting cadence").
+
+    ``late_gaps``: the (start, end) of every gap longer than ``report_every_s`` in the
+    mission window, the current one (ending at ``now``) included; ``updates_late`` is their
+    number. ``window_start`` is None when the cadence has not started (no mission_start and
+    no contact yet)."""
+
+    client: str
+    report_every_s: float
+    last_update_at: datetime | None
+    update_due_at: datetime | None
+    updates_late: int
+    late: bool  # now is past update_due_at
+    updates: int  # proactive updates inside the mission window, up to now
+    window_start: datetime | None
+    window_end: datetime | None  # None: no planned end
+    late_gaps: tuple[tuple[datetime, datetime], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Analysis:
     """Everything the JSON contract of ``analyze``/``report`` prints."""
 
@@ -150,3 +171,4 @@ class Analysis:
     replies: tuple[Reply, ...]
     client_replies: tuple[ClientReply, ...]
     acknowledged: tuple[Acknowledged, ...] = field(default=())
+    cadence: tuple[ClientCadence, ...] = field(default=())  # only clients with report_every

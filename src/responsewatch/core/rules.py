@@ -34,6 +34,7 @@ class ClientRule:
     warn_at_s: float | None = None
     mission_start: date | None = None
     mission_length_days: int | None = None
+    report_every_s: float | None = None  # None: sla.report_every; 0: no cadence
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,7 @@ class Sla:
     warn_at_s: float = 64800.0
     clock: str = "calendar"  # calendar | business
     count_cc: bool = False
+    report_every_s: float | None = None  # default reporting cadence; None: no cadence
 
 
 @dataclass(frozen=True, slots=True)
