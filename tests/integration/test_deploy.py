@@ -44,6 +44,7 @@ KNOWN_METRICS = frozenset(
         "responsewatch_build_info",
         "responsewatch_reply_warn_at_seconds",
         "responsewatch_reply_within_seconds",
+        "responsewatch_update_due_timestamp_seconds",
         "up",
     }
     # A classic histogram has no series under its bare name.
@@ -118,7 +119,7 @@ def load_alerts() -> dict[str, dict[str, Any]]:
 def test_rules_pass_promtool_check() -> None:
     result = run(tool("promtool", "prometheus"), "check", "rules", RULES)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "4 rules found" in result.stdout
+    assert f"{len(load_alerts())} rules found" in result.stdout
 
 
 def test_rules_unit_tests_pass() -> None:
@@ -134,6 +135,10 @@ MUTATIONS = {
     "inclusive threshold": (">= on(job, instance, client)", "> on(job, instance, client)"),
     "sync staleness": ("> 15 * 60", "> 20 * 60"),
     "down delay": ("for: 2m", "for: 3m"),
+    "update due strictly passed": (
+        "update_due_timestamp_seconds > 0",
+        "update_due_timestamp_seconds >= 0",
+    ),
 }
 
 
@@ -160,7 +165,13 @@ def test_rules_unit_tests_catch_a_changed_threshold(tmp_path: Path) -> None:
 
 def test_alerts_are_the_designed_ones_with_labels_and_annotations() -> None:
     alerts = load_alerts()
-    assert set(alerts) == {"ReplyDueSoon", "ReplyOverdue", "SyncStale", "ResponsewatchDown"}
+    assert set(alerts) == {
+        "ReplyDueSoon",
+        "ReplyOverdue",
+        "ClientUpdateLate",
+        "SyncStale",
+        "ResponsewatchDown",
+    }
     runbook = (DEPLOY / "RUNBOOK.md").read_text()
     anchors = {
         re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-")

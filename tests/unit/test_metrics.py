@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import urllib.request
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -278,16 +279,22 @@ def deploy_exprs() -> list[str]:
     return exprs
 
 
+# acme expects a proactive update every week (the deploy rules alert on it).
+CADENCE_RULES = Rules(me=RULES.me, clients=(replace(ACME, report_every_s=7 * 86400.0), BOLT))
+
+
 def demo_registry() -> CollectorRegistry:
     now = T0 + 30 * HOUR
     a = analyze(
         turn("a1", "jean@acme.fr", T0, timedelta(hours=2))
         + turn("a2", "jean@acme.fr", now - HOUR)
         + [msg("m1", ME, ["anna@bolt.com"], at=T0), msg("b1", "anna@bolt.com", at=T0 + HOUR)],
+        CADENCE_RULES,
         now=now,
     )
     return registry_for(
         a,
+        CADENCE_RULES,
         sync_status={"main": (now, 12), "gmail": (None, 0)},
         sync_errors={("main", "SourceUnavailable"): 3},
         agreements={"acme": 1},
@@ -320,6 +327,7 @@ def test_alert_and_dashboard_series_have_the_label_sets_they_join_on() -> None:
         "responsewatch_messages_ingested_total": {"account"},
         "responsewatch_sync_errors_total": {"account", "kind"},
         "responsewatch_build_info": {"version"},
+        "responsewatch_update_due_timestamp_seconds": {"client"},
     }
     seen: dict[str, set[frozenset[str]]] = {}
     for s in samples(demo_registry()):
@@ -629,3 +637,16 @@ def test_alert_rules_fire_for_exactly_the_clients_the_scrape_says(tmp_path: Path
         timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_update_due_timestamp_only_for_clients_with_a_cadence() -> None:
+    box = [msg("c1", "jean@acme.fr", at=T0), msg("u1", ME, ["jean@acme.fr"], at=T0 + HOUR)]
+    now = T0 + 2 * HOUR
+    reg = registry_for(analyze(box, CADENCE_RULES, now=now), CADENCE_RULES)
+    name = "responsewatch_update_due_timestamp_seconds"
+    due = (T0 + HOUR + timedelta(days=7)).timestamp()
+    assert value(reg, name, client="acme") == due
+    assert value(reg, name, client="bolt") is None
+    # Without a cadence the family is not exposed at all.
+    plain = registry_for(analyze(box, RULES, now=now))
+    assert all(s.name != name for s in samples(plain))

@@ -129,6 +129,8 @@ class Aggregate:
     now: datetime
     clients: tuple[ClientView, ...]
     labels: Mapping[str, str]  # client name -> label value
+    # (label, Unix time) of each client's next proactive update; clients with a cadence only
+    update_due: tuple[tuple[str, float], ...] = ()
 
 
 def _label_map(analysis: Analysis, rules: Rules, top_clients: int) -> dict[str, str]:
@@ -194,7 +196,14 @@ def aggregate(analysis: Analysis, rules: Rules, top_clients: int) -> Aggregate:
                 reply_within_seconds=within,
             )
         )
-    return Aggregate(analysis.now, tuple(views), labels)
+    due: dict[str, float] = {}
+    for cadence in analysis.cadence:
+        if cadence.update_due_at is not None:
+            lab = label(cadence.client)
+            # Folded correspondents: the earliest due date is the one an alert needs.
+            at = cadence.update_due_at.timestamp()
+            due[lab] = min(due.get(lab, at), at)
+    return Aggregate(analysis.now, tuple(views), labels, tuple(due.items()))
 
 
 def _analysis_families(agg: Aggregate) -> Iterator[Metric]:
@@ -248,6 +257,16 @@ def _analysis_families(agg: Aggregate) -> Iterator[Metric]:
         warn_at.add_metric([view.label], view.warn_at_seconds)
         within.add_metric([view.label], view.reply_within_seconds)
     yield from (awaiting, oldest, replies, theirs, breaches, warn_at, within)
+    if agg.update_due:
+        # Only with a reporting cadence configured: no new series otherwise.
+        due = GaugeMetricFamily(
+            "responsewatch_update_due_timestamp_seconds",
+            "When my next proactive update to the client is due (Unix time; report_every)",
+            labels=["client"],
+        )
+        for lab, at in agg.update_due:
+            due.add_metric([lab], at)
+        yield due
 
 
 class ResponsewatchCollector:
