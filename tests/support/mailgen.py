@@ -314,6 +314,89 @@ def recent_requests(
     return b.out
 
 
+CADENCE_CONTACT = "marc.lefort@eiffel-logistique.fr"
+
+
+def cadence_client(*, seed: int = 5) -> list[GenMessage]:
+    """Eiffel, a client expecting a weekly update (mission from 2026-10-05): my updates,
+    one gap of 12 days, then silence since 11 November while the client asks twice for a
+    status meeting (answered: replies, not updates). As of the demo's now: "no update for
+    9 days, due 2 days ago", two late gaps."""
+    b = _Builder(seed)
+    domain = "eiffel-logistique.fr"
+
+    def at(month: int, day: int, hour: int, minute: int = 0) -> datetime:
+        return datetime(2026, month, day, hour, minute, tzinfo=UTC)
+
+    kickoff = b.next_id(domain)
+    b.emit(
+        folder="INBOX",
+        sender=CADENCE_CONTACT,
+        to=[ME],
+        subject="Lancement de la mission logistique",
+        when=at(10, 5, 8, 30),
+        body="Bonjour Claire,\n\nBienvenue ! Quand pouvez-vous commencer ?\n",
+        msgid=kickoff,
+    )
+    b.emit(
+        folder="Sent",
+        sender=ME,
+        to=[CADENCE_CONTACT],
+        subject="RE: Lancement de la mission logistique",
+        when=at(10, 5, 13, 0),
+        body="Bonjour Marc,\n\nDès demain.\n\nClaire\n",
+        msgid=b.next_id("martin-conseil.fr"),
+        refs=[kickoff],
+    )
+    updates = [at(10, 8, 15), at(10, 14, 15), at(10, 26, 15), at(11, 2, 14), at(11, 5, 15)]
+    updates.append(at(11, 11, 10))
+    for week, when in enumerate(updates, start=1):
+        mid = b.next_id("martin-conseil.fr")
+        subject = f"Mission logistique : avancement, point n°{week}"
+        b.emit(
+            folder="Sent",
+            sender=ME,
+            to=[CADENCE_CONTACT],
+            subject=subject,
+            when=when,
+            body="Bonjour Marc,\n\nFait : ...\nReste : ...\nProchaines étapes : ...\n",
+            msgid=mid,
+        )
+        if week < len(updates):
+            b.emit(
+                folder="INBOX",
+                sender=CADENCE_CONTACT,
+                to=[ME],
+                subject="RE: " + subject,
+                when=when + timedelta(hours=2),
+                body="Merci Claire, bien reçu.\n",
+                msgid=b.next_id(domain),
+                refs=[mid],
+            )
+    for when in (at(11, 13, 9), at(11, 17, 9)):
+        ask = b.next_id(domain)
+        b.emit(
+            folder="INBOX",
+            sender=CADENCE_CONTACT,
+            to=[ME],
+            subject="Où en est-on ? Point d'avancement à caler",
+            when=when,
+            body="Bonjour Claire,\n\nPouvons-nous faire un point cette semaine ?\n",
+            msgid=ask,
+        )
+        b.emit(
+            folder="Sent",
+            sender=ME,
+            to=[CADENCE_CONTACT],
+            subject="RE: Où en est-on ? Point d'avancement à caler",
+            when=when + timedelta(hours=3),
+            body="Bonjour Marc,\n\nOui, jeudi 10h ?\n\nClaire\n",
+            msgid=b.next_id("martin-conseil.fr"),
+            refs=[ask],
+        )
+    return b.out
+
+
 def write_mbox(messages: Iterable[GenMessage], path: Path) -> None:
     box = mailbox.mbox(str(path), create=True)
     box.lock()

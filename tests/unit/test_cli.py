@@ -253,10 +253,21 @@ def test_demo_runs_the_whole_pipeline(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc["totals"]["messages"] > 100
-    assert {c["client"] for c in doc["clients"]} == {"Acme", "Bolt", "Celsius", "Dune"}
+    assert {c["client"] for c in doc["clients"]} == {"Acme", "Bolt", "Celsius", "Dune", "Eiffel"}
     assert doc["awaiting"] and doc["replies"]
+    # Eiffel expects a weekly update: the last one was on 11 November, due a week later.
+    rows = {c["client"]: c for c in doc["clients"]}
+    eiffel = rows.pop("Eiffel")
+    assert eiffel["last_update_at"] == "2026-11-11T10:00:00+00:00"
+    assert eiffel["update_due_at"] == "2026-11-18T10:00:00+00:00"
+    assert eiffel["updates_late"] == 2
+    assert all("update_due_at" not in c for c in rows.values())
     table = invoke("demo", "--keep", tmp_path / "demo")
     assert table.exit_code == 0 and "My replies, per client" in table.stdout
+    assert "Last update" in table.stdout and "9 d late" in table.stdout
+    assert "Eiffel: requests for reports or meetings 0.0 -> 0.5 a week while my updates" in (
+        table.stdout
+    )
     assert (tmp_path / "demo" / "responsewatch.db").exists()
 
 

@@ -33,7 +33,7 @@ from babel.units import format_unit
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from responsewatch.core.digest import ClientLine, Digest
+from responsewatch.core.digest import ClientLine, Digest, UpdateLate
 from responsewatch.core.insights import Trend
 from responsewatch.core.models import TurnState
 
@@ -153,6 +153,19 @@ def _client_row(f: _Formatter, line: ClientLine) -> list[dict[str, Any]]:
     ]
 
 
+def _days(f: _Formatter, n: int) -> str:
+    return f.t["day_one" if n == 1 else "day_many"].format(n=f.number(n))
+
+
+def _update_line(f: _Formatter, u: UpdateLate) -> str:
+    """ "Acme: no update for 9 days, due 2 days ago" (the reporting cadence)."""
+    t = f.t
+    due = t["due_today"] if u.late_days < 1 else t["due_ago"].format(days=_days(f, u.late_days))
+    if u.silent_days is None:
+        return t["update_line_none"].format(client=u.client, due=due)
+    return t["update_line"].format(client=u.client, days=_days(f, u.silent_days), due=due)
+
+
 def _sections(d: Digest, f: _Formatter) -> list[dict[str, Any]]:
     t = f.t
     out: list[dict[str, Any]] = []
@@ -179,6 +192,12 @@ def _sections(d: Digest, f: _Formatter) -> list[dict[str, Any]]:
     rows, more = _limited(rows, f)
     heads = [t["col_client"], t["col_subject"], t["col_since"]]
     out.append(_section(t["owed"], heads, rows, empty=t["owed_empty"], more=more))
+    if d.updates_late:
+        rows = [[_cell(_update_line(f, u), color=RED)] for u in d.updates_late]
+        rows, more = _limited(rows, f)
+        out.append(
+            _section(t["updates"], [t["col_client"]], rows, note=t["updates_note"], more=more)
+        )
     rows = [
         [
             _cell(a.client),

@@ -339,6 +339,13 @@ SAMPLE_CONFIG = {
         {"name": "Bolt", "domains": ["bolt-industries.com"]},
         {"name": "Celsius", "domains": ["celsius-energie.fr"]},
         {"name": "Dune", "addresses": ["paul.dune@gmail.com"]},
+        {
+            "name": "Eiffel",
+            "domains": ["eiffel-logistique.fr"],
+            "mission_start": "2026-10-05",
+            "mission_length": "10w",
+            "report_every": "7d",
+        },
     ],
 }
 
@@ -377,7 +384,8 @@ def demo(*, keep: Path | None = None) -> DemoResult:
         if keep is None:
             shutil.rmtree(workdir, ignore_errors=True)
     intro = (
-        f"Demo: Claire Martin, consultant, 4 clients; sample mailbox of "
+        f"Demo: Claire Martin, consultant, {len(settings.rules.clients)} clients; sample "
+        f"mailbox of "
         f"{analysis.totals.messages} messages ingested into a throwaway SQLite store; "
         f"report as of {SAMPLE_NOW}."
     )

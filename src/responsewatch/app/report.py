@@ -285,6 +285,13 @@ def print_insights(doc: dict[str, Any], console: Console) -> None:
         since = item["last_contact"][:10] if item["last_contact"] else "never"
         lines.append(f"[blue]quiet[/] {item['client']}: last contact {since}")
     for item in doc.get("rising", []):
+        if item["signal"] == "report_requests":
+            lines.append(
+                f"[red]rising[/] {item['client']}: requests for reports or meetings "
+                f"{item['previous']:.1f} -> {item['current']:.1f} a week while my updates "
+                "are late"
+            )
+            continue
         lines.append(
             f"[red]rising[/] {item['client']}: {item['signal']} {item['previous']} -> "
             f"{item['current']}"

@@ -35,7 +35,7 @@ from responsewatch.core.models import Analysis, Reply, TurnState
 from responsewatch.core.rules import Rules
 from responsewatch.core.stats import median, percentile
 
-__all__ = ["Agreement", "ClientLine", "Digest", "ToAnswer", "build_digest"]
+__all__ = ["Agreement", "ClientLine", "Digest", "ToAnswer", "UpdateLate", "build_digest"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +70,17 @@ class ClientLine:
 
 
 @dataclass(frozen=True, slots=True)
+class UpdateLate:
+    """A client with a reporting cadence whose next proactive update is past due."""
+
+    client: str
+    last_update_at: datetime | None
+    update_due_at: datetime
+    silent_days: int | None  # whole days since my last update; None: no update yet
+    late_days: int  # whole days since it was due
+
+
+@dataclass(frozen=True, slots=True)
 class Digest:
     day: date
     now: datetime
@@ -86,6 +97,7 @@ class Digest:
     rising: tuple[RisingClient, ...]
     my_latency: LatencyTrend
     out_of_office: tuple[OutOfOffice, ...]
+    updates_late: tuple[UpdateLate, ...] = ()
 
     @property
     def overdue(self) -> int:
@@ -108,6 +120,7 @@ class Digest:
             or self.quiet
             or self.rising
             or self.out_of_office
+            or self.updates_late
         )
 
 
@@ -140,6 +153,21 @@ def _client_lines(
             )
         )
     return tuple(out)
+
+
+def _updates_late(analysis: Analysis, now: datetime) -> tuple[UpdateLate, ...]:
+    out = [
+        UpdateLate(
+            c.client,
+            c.last_update_at,
+            c.update_due_at,
+            (now - c.last_update_at).days if c.last_update_at is not None else None,
+            (now - c.update_due_at).days,
+        )
+        for c in analysis.cadence
+        if c.late and c.update_due_at is not None
+    ]
+    return tuple(sorted(out, key=lambda u: (u.update_due_at, u.client)))
 
 
 def build_digest(
@@ -186,4 +214,5 @@ def build_digest(
         rising=ins.rising,
         my_latency=ins.my_latency,
         out_of_office=ins.out_of_office,
+        updates_late=_updates_late(analysis, now),
     )

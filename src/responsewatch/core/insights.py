@@ -14,7 +14,10 @@ from one window to the other. Pure: ``now`` is passed in.
   ``quiet_after_s``, with the last contact;
 - clients whose reply latency to me, or whose request rate (client turns per week), rises
   against their own previous window (the early sign of eroding trust), and my own latency
-  trend;
+  trend; for a client with a reporting cadence, its requests for reports or meetings
+  (turns whose subject asks for one, :data:`REPORT_REQUEST`) rising while my proactive
+  updates are late in the current window (signal ``report_requests``): the client is
+  asking for what I should have sent unasked;
 - what clients owe me: my open turns (DESIGN "my turn": my messages to a client that no
   client message has followed yet) that I opened on my own initiative, over the last
   :data:`OWED_HORIZON_DAYS` days. A turn that starts with my answer to the client's own
@@ -42,6 +45,7 @@ from responsewatch.core.subjects import is_forward_subject
 __all__ = [
     "DEFAULT_MISSION_DAYS",
     "OWED_HORIZON_DAYS",
+    "REPORT_REQUEST",
     "WINDOW_DAYS",
     "AfterHours",
     "Insights",
@@ -66,6 +70,13 @@ OUT_OF_OFFICE_HORIZON_DAYS = 14
 # MIN_SAMPLES data points in both windows, so one slow answer is not a trend.
 RISE_RATIO = 1.25
 MIN_SAMPLES = 3
+# Subjects of client requests for a report or a meeting (fr, en); case-insensitive.
+REPORT_REQUEST = re.compile(
+    r"\b(?:point|réunion|reunion|rdv|rendez-vous|meeting|call|visio|compte[- ]rendu|cr|"
+    r"reporting|rapport|report|avancement|bilan|suivi|nouvelles|news|status|statut|update|"
+    r"progress|checkpoint|check-in|copil|comité|steering|review|où en|where are we)\b",
+    re.IGNORECASE,
+)
 
 
 class Trend(StrEnum):
@@ -300,6 +311,44 @@ def _rising(analysis: Analysis, w: _Windows) -> tuple[RisingClient, ...]:
     return tuple(sorted(out, key=lambda r: (r.client, r.signal)))
 
 
+def _report_requests(
+    messages: Mapping[str, Message], analysis: Analysis, w: _Windows
+) -> tuple[RisingClient, ...]:
+    """Requests for reports or meetings up while my updates are late (clients with a cadence).
+
+    Late in the current window: a late gap (the current one included) overlaps it. The rise
+    needs at least two such requests now and more than in the previous window; a client who
+    asks for reports is rare enough that the general MIN_SAMPLES would hide it."""
+    late = {
+        c.client
+        for c in analysis.cadence
+        if any(end >= w.start and start <= w.now for start, end in c.late_gaps)
+    }
+    if not late:
+        return ()
+
+    def subject(message_id: str) -> str:
+        found = messages.get(message_id)
+        return found.subject if found is not None else ""
+
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    turns = [
+        *((r.client, r.received_at, subject(r.message_id)) for r in analysis.replies),
+        *((a.client, a.since, a.subject) for a in analysis.awaiting),
+        *((k.client, k.since, subject(k.message_id)) for k in analysis.acknowledged),
+    ]
+    for client, since, text in turns:
+        slot = w.which(since)
+        if client in late and slot is not None and REPORT_REQUEST.search(text):
+            counts[client][slot] += 1
+    weeks = WINDOW_DAYS / 7
+    return tuple(
+        RisingClient(client, "report_requests", cur / weeks, prev / weeks)
+        for client, (cur, prev) in counts.items()
+        if cur >= 2 and cur > prev
+    )
+
+
 def _my_latency(analysis: Analysis, w: _Windows) -> LatencyTrend:
     cur: list[float] = []
     prev: list[float] = []
@@ -460,7 +509,12 @@ def insights(
         after_hours=_after_hours(analysis, w),
         long_missions=_long_missions(rules, today),
         quiet=_quiet(messages, analysis, rules, directory, now, quiet_after_s),
-        rising=_rising(analysis, w),
+        rising=tuple(
+            sorted(
+                (*_rising(analysis, w), *_report_requests(messages, analysis, w)),
+                key=lambda r: (r.client, r.signal),
+            )
+        ),
         my_latency=_my_latency(analysis, w),
         owed=_owed(messages, conversations, rules, directory, now),
         out_of_office=_out_of_office(messages, rules, directory, now, today),
