@@ -161,6 +161,9 @@ def test_changing_report_every_recomputes_the_history() -> None:
         )
     )
     assert (week.updates_late, ten.updates_late) == (3, 0)
+    # Gaps of exactly report_every are on time: late means longer.
+    nine = replace(RULES, clients=(replace(ACME, report_every_s=9 * 86400.0), BOLT))
+    assert cad(run(box, nine, now=now)).updates_late == 0
     assert week.update_due_at == T0 + 34 * DAY and ten.update_due_at == T0 + 37 * DAY
 
 
