@@ -13,7 +13,7 @@ from tests.support.build import ME, msg
 
 from responsewatch.adapters.render import CATALOG, render_digest
 from responsewatch.app.pipeline import compute
-from responsewatch.app.report import print_analysis
+from responsewatch.app.report import analysis_csv, print_analysis
 from responsewatch.core.digest import build_digest
 from responsewatch.core.insights import Insights, insights
 from responsewatch.core.models import Analysis, Message
@@ -121,3 +121,13 @@ def test_report_table_last_update_column_only_with_a_cadence() -> None:
     assert "Last update" not in table(run(SILENT, PLAIN)[0])
     on_time = table(run([*SILENT, msg("u2", ME, ["jean@acme.fr"], NOW - D, subject="S2")])[0])
     assert "1 d" in on_time and "late" not in on_time
+
+
+def test_csv_cadence_columns_only_with_a_cadence() -> None:
+    lines = analysis_csv(run(SILENT)[0]).splitlines()
+    assert lines[0].endswith(",last_update_at,update_due_at,updates_late")
+    assert lines[1].startswith("acme,") and lines[1].endswith(
+        ",2026-11-14T09:00:00+00:00,2026-11-21T09:00:00+00:00,2"
+    )
+    assert lines[2].startswith("bolt,") and lines[2].endswith(",,,")
+    assert "last_update_at" not in analysis_csv(run(SILENT, PLAIN)[0])

@@ -146,13 +146,18 @@ _CSV_FIELDS = (
 )
 
 
+# Only when some client has a reporting cadence; empty for the clients without one.
+_CADENCE_FIELDS = ("last_update_at", "update_due_at", "updates_late")
+
+
 def analysis_csv(a: Analysis) -> str:
     """One row per client (the per-client table of the JSON document)."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=_CSV_FIELDS, lineterminator="\n")
+    fields = _CSV_FIELDS + (_CADENCE_FIELDS if a.cadence else ())
+    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for row in analysis_json(a)["clients"]:
-        writer.writerow({k: "" if row[k] is None else row[k] for k in _CSV_FIELDS})
+        writer.writerow({k: "" if row.get(k) is None else row[k] for k in fields})
     return out.getvalue()
 
 
