@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.support.build import HOUR, ME, T0, msg
@@ -19,6 +20,7 @@ from responsewatch.core.business_time import BusinessClock
 from responsewatch.core.cadence import _add_unpaused, merge_intervals
 from responsewatch.core.models import Analysis, ClientCadence, Message
 from responsewatch.core.rules import BusinessHours, ClientRule, Rules, Sla
+from responsewatch.errors import ConfigError
 
 DAY = timedelta(days=1)
 WEEK = 7 * 86400.0
@@ -185,6 +187,18 @@ def test_sla_default_applies_to_all_and_off_opts_a_client_out() -> None:
         "acme": 14 * 86400.0,
         "celsius": 3 * 86400.0,
     }
+
+
+def test_bad_report_every_is_named_with_its_fix() -> None:
+    raw = {
+        "me": {"addresses": [ME]},
+        "sla": {"report_every": "30m"},  # shorter than an hour: a typo
+        "clients": [{"name": "acme", "domains": ["acme.fr"], "report_every": "weekly"}],
+    }
+    with pytest.raises(ConfigError) as err:
+        settings_from_mapping(raw)
+    text = str(err.value)
+    assert "sla.report_every" in text and "clients[0].report_every" in text and '"7d"' in text
 
 
 def test_json_keys_only_for_clients_with_a_cadence() -> None:
