@@ -117,7 +117,7 @@ def table(analysis: Analysis) -> str:
 
 def test_report_table_last_update_column_only_with_a_cadence() -> None:
     late = table(run(SILENT)[0])
-    assert "Last update" in late and "9 d late" in late
+    assert "Last update" in late and "9 d (late)" in late
     assert "Last update" not in table(run(SILENT, PLAIN)[0])
     on_time = table(run([*SILENT, msg("u2", ME, ["jean@acme.fr"], NOW - D, subject="S2")])[0])
     assert "1 d" in on_time and "late" not in on_time

@@ -264,7 +264,7 @@ def test_demo_runs_the_whole_pipeline(tmp_path: Path) -> None:
     assert all("update_due_at" not in c for c in rows.values())
     table = invoke("demo", "--keep", tmp_path / "demo")
     assert table.exit_code == 0 and "My replies, per client" in table.stdout
-    assert "Last update" in table.stdout and "9 d late" in table.stdout
+    assert "Last update" in table.stdout and "9 d (late)" in table.stdout
     assert "Eiffel: requests for reports or meetings 0.0 -> 0.5 a week while my updates" in (
         table.stdout
     )

@@ -111,8 +111,9 @@ def _add_cadence(clients: list[dict[str, Any]], a: Analysis) -> None:
     for row in clients:
         cadence = found.get(row["client"])
         if cadence is not None:
-            row["last_update_at"] = _iso(cadence.last_update_at) if cadence.last_update_at else None
-            row["update_due_at"] = _iso(cadence.update_due_at) if cadence.update_due_at else None
+            last, due = cadence.last_update_at, cadence.update_due_at
+            row["last_update_at"] = _iso(last) if last is not None else None
+            row["update_due_at"] = _iso(due) if due is not None else None
             row["updates_late"] = cadence.updates_late
 
 
@@ -180,7 +181,7 @@ def _last_update(cadence: ClientCadence | None, now: datetime) -> str:
         text = "none"
     else:
         text = f"{max(0, (now - cadence.last_update_at).days)} d"
-    return f"[bold red]{text} late[/]" if cadence.late else text
+    return f"[bold red]{text} (late)[/]" if cadence.late else text
 
 
 _STATE_STYLE = {"ok": "green", "due_soon": "yellow", "overdue": "bold red"}
