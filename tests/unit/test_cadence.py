@@ -291,11 +291,23 @@ def mailboxes(draw: st.DrawFn) -> list[Message]:
 
 
 @settings(max_examples=40, deadline=None)
-@given(mailboxes(), st.sampled_from(["calendar", "business"]), st.randoms(use_true_random=False))
+@given(
+    mailboxes(),
+    st.sampled_from(["calendar", "business"]),
+    st.one_of(st.none(), st.tuples(st.integers(-3, 6), st.integers(1, 6))),
+    st.randoms(use_true_random=False),
+)
 def test_updates_never_change_turns_and_gaps_are_counted_once(
-    box: list[Message], clock: str, rnd: random.Random
+    box: list[Message], clock: str, mission: tuple[int, int] | None, rnd: random.Random
 ) -> None:
     rules = replace(PROPERTY_RULES, sla=replace(PROPERTY_RULES.sla, clock=clock))
+    if mission is not None:  # acme's mission: start (days from T0) and length (days)
+        acme = replace(
+            rules.clients[0],
+            mission_start=(T0 + mission[0] * DAY).date(),
+            mission_length_days=mission[1],
+        )
+        rules = replace(rules, clients=(acme, *rules.clients[1:]))
     without = replace(
         rules,
         clients=tuple(replace(c, report_every_s=None) for c in rules.clients),
@@ -318,6 +330,11 @@ def test_updates_never_change_turns_and_gaps_are_counted_once(
             assert (end - start).total_seconds() > c.report_every_s
         if c.last_update_at is not None:
             assert c.last_update_at <= NOW
+        if c.window_start is not None and c.late_gaps:
+            assert c.window_start <= c.late_gaps[0][0]
+        if c.window_end is not None:
+            assert all(end <= c.window_end for _start, end in c.late_gaps)
+            assert c.update_due_at is None or c.update_due_at < c.window_end
 
 
 @settings(max_examples=25, deadline=None)
