@@ -290,7 +290,7 @@ def mailboxes(draw: st.DrawFn) -> list[Message]:
     return out
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(
     mailboxes(),
     st.sampled_from(["calendar", "business"]),
@@ -337,7 +337,7 @@ def test_updates_never_change_turns_and_gaps_are_counted_once(
             assert c.update_due_at is None or c.update_due_at < c.window_end
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(mailboxes())
 def test_a_reply_never_counts_as_an_update(box: list[Message]) -> None:
     a = run(box, PROPERTY_RULES, now=NOW)
