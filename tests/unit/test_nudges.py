@@ -119,9 +119,7 @@ def test_quiet_hours_hold_until_the_window_unless_the_deadline_comes_first() -> 
 
 
 def test_quiet_hold_with_a_deadline_after_the_window() -> None:
-    rules = Rules(
-        me=frozenset({ME}), clients=(BOLT,), sla=Sla(72 * 3600.0, 2 * 3600.0, "calendar")
-    )
+    rules = Rules(me=frozenset({ME}), clients=(BOLT,), sla=Sla(72 * 3600.0, 2 * 3600.0, "calendar"))
     saturday = datetime(2026, 11, 7, 10, 0, tzinfo=UTC)
     mails = [msg("b1", "eve@bolt.com", at=saturday - 3 * HOUR)]
     p = plan(mails, saturday, QUIET, rules=rules)
