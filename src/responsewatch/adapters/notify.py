@@ -103,7 +103,9 @@ class AppriseChannel:
             raise NotifyFailed(self.label, "not a valid Apprise URL")
         with apprise.LogCapture(level=logging.INFO) as captured:
             try:
-                ok = bool(notifier.notify(body=body, title=title, body_format=apprise.NotifyFormat.TEXT))
+                ok = bool(
+                    notifier.notify(body=body, title=title, body_format=apprise.NotifyFormat.TEXT)
+                )
             except Exception as exc:  # a plugin bug must not leak past the adapter
                 raise NotifyFailed(self.label, type(exc).__name__) from None
             lines = captured.getvalue() if hasattr(captured, "getvalue") else ""

@@ -16,6 +16,7 @@ per channel (core/nudges.py) and sends each channel's nudges as ONE notification
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -278,12 +279,14 @@ def notify_command(
 
 
 def schedule_nudges(scheduler: Any, daemon: Any) -> NudgeService:
-    """The daemon's nudge job: every NOTIFY_EVERY_S, on the latest published snapshot."""
+    """The daemon's nudge job: every NOTIFY_EVERY_S, and right after each new snapshot (a
+    new turn already past a threshold is nudged without waiting for the next tick)."""
     s: Settings = daemon.settings
     service = NudgeService(
         s, make_channels(s), NudgeLog(s.store_path), now=daemon.clock.now,
         counter=daemon.notify_counter, watching_since=daemon.clock.now(),
     )  # fmt: skip
+    busy = threading.Event()
 
     def refresh() -> Analysis | None:
         daemon.recompute()
@@ -291,12 +294,23 @@ def schedule_nudges(scheduler: Any, daemon: Any) -> NudgeService:
         return latest
 
     def tick() -> None:
-        service.tick(daemon.snapshot.latest(), daemon.snapshot.published_at(), refresh)
+        busy.set()
+        try:
+            service.tick(daemon.snapshot.latest(), daemon.snapshot.published_at(), refresh)
+        finally:
+            busy.clear()
 
-    scheduler.add_job(
+    job = scheduler.add_job(
         daemon._job(tick), "interval", seconds=NOTIFY_EVERY_S, next_run_time=datetime.now(UTC),
         id="nudges", max_instances=1, coalesce=True,
     )  # fmt: skip
+
+    def wake(_analysis: Analysis) -> None:
+        # Runs on the recompute thread: only reschedule, never send from here.
+        if not busy.is_set() and not daemon.stop_event.is_set():
+            job.modify(next_run_time=datetime.now(UTC))
+
+    daemon.snapshot.on_snapshot.append(wake)
     log.info("nudges_enabled", channels=[c.label for c in service.channels],
              quiet=s.notify.quiet, kinds=list(s.notify.kinds))  # fmt: skip
     return service
