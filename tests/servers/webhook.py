@@ -55,7 +55,7 @@ class Webhook:
                     except ValueError:
                         doc = {"raw": data.decode("utf-8", "replace")}
                     with hook._lock:
-                        hook.received.append({"path": self.path, "body": doc,
+                        hook.received.append({"path": self.path, "body": doc, "at": time.time(),
                                               "headers": dict(self.headers)})  # fmt: skip
                 self.send_response(status)
                 self.send_header("Content-Length", "2")
