@@ -284,11 +284,12 @@ def test_notify_cli_test_and_preview_never_show_the_token(
     assert "title: 2 replies overdue: Acme, Bolt" in preview.output
     assert len(hook.received) == 1
     quiet = config.read_text().replace('quiet = "never"', 'quiet = "outside_business_hours"')
-    config.write_text(quiet)
+    config.write_text(quiet + '[sla]\nwarn_at = "1h"\nreply_within = "3d"\n')
     night = runner.invoke(
         app, ["notify", "--config", str(config), "--preview", "--now", "2026-11-02T20:00"]
-    )  # 11 h old, 18h warn_at: nothing; a stale account would be held
-    assert night.exit_code == 0 and "0 to send now, 0 held" in night.output
+    )  # due soon since 10:00, deadline Thursday: held until Tuesday 09:00
+    assert night.exit_code == 0 and "0 to send now, 2 held" in night.output, night.output
+    assert "held until 2026-11-03T09:00+01:00: due_soon        Acme" in night.output
     assert runner.invoke(app, ["notify", "--config", str(config)]).exit_code == 2
     out, err = capfd.readouterr()
     everything = done.output + preview.output + night.output + out + err + repr(logs)

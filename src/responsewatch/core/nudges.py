@@ -251,7 +251,10 @@ def _sync_nudges(
             stale_sent.setdefault(account, []).append(marker)
     for health in sync:
         last = health.last_success
-        reference = last if last is not None else watching_since
+        # Staleness counts from when we started watching: a daemon restarted after a day off
+        # must not cry "broken" before it has had its chance to sync.
+        known = [t for t in (last, watching_since) if t is not None]
+        reference = max(known) if known else None
         wanted = NudgeKind.SYNC_STALE.value in policy.kinds
         if wanted and reference is not None and now - reference >= stale_after:
             marker = last.isoformat() if last is not None else NEVER_SYNCED
