@@ -197,32 +197,51 @@ def _turn_nudges(
     policy: NudgePolicy,
     now: datetime,
     acks: Mapping[str, datetime],
+    sent: Collection[tuple[str, str]],
 ) -> list[Nudge]:
     out: list[Nudge] = []
     wanted_soon = NudgeKind.DUE_SOON.value in policy.kinds
     wanted_over = NudgeKind.OVERDUE.value in policy.kinds
     if not (wanted_soon or wanted_over):
         return out
+    business = rules.sla.clock == "business"
+    limits: dict[str, tuple[float, float]] = {}
     for turn in awaiting:
         if str(turn.state) == "on_leave":  # both clocks are paused: nothing is due
             continue
         if any(m in acks and acks[m] <= now for m in turn.message_ids):
             continue
-        within_s, warn_s = _limits(rules, turn.client)
-        deadline = _threshold(clock, rules.sla.clock, turn.since, within_s)
-        warn_at = _threshold(clock, rules.sla.clock, turn.since, warn_s)
-        if now >= deadline:
-            kind, due_at = NudgeKind.OVERDUE, deadline
+        if turn.client not in limits:
+            limits[turn.client] = _limits(rules, turn.client)
+        within_s, warn_s = limits[turn.client]
+        # The age at now decides (as the states do); the instants, costlier on the business
+        # clock, are computed only for the few nudges actually due and not yet sent.
+        age = (
+            clock.seconds_between(turn.since, now)
+            if business
+            else (now - turn.since).total_seconds()
+        )
+        if age >= within_s:
             if not wanted_over:
                 continue
-        elif now >= warn_at and wanted_soon:
-            kind, due_at = NudgeKind.DUE_SOON, warn_at
+            kind = NudgeKind.OVERDUE
+        elif age >= warn_s and wanted_soon:
+            kind = NudgeKind.DUE_SOON
         else:
             continue
+        ref = turn_ref(turn)
+        if (kind.value, ref) in sent:
+            continue
+        deadline = _threshold(clock, rules.sla.clock, turn.since, within_s)
+        due_at = (
+            deadline
+            if kind is NudgeKind.OVERDUE
+            else _threshold(clock, rules.sla.clock, turn.since, warn_s)
+        )
         out.append(
             Nudge(
                 kind=kind,
-                ref=turn_ref(turn),
+                ref=ref,
                 due_at=due_at,
                 client=turn.client,
                 subject=turn.subject,
@@ -300,7 +319,7 @@ def plan_nudges(
     ``analysis`` may be older than ``now``: turn states are re-evaluated at ``now`` (a state
     changes with time alone). ``sent``: (kind, ref) keys already delivered.
     """
-    candidates = _turn_nudges(analysis.awaiting, rules, clock, policy, now, acks or {})
+    candidates = _turn_nudges(analysis.awaiting, rules, clock, policy, now, acks or {}, sent)
     candidates += _sync_nudges(sync, policy, now, watching_since, sent)
     if NudgeKind.AGREEMENT.value in policy.kinds:
         candidates += [
