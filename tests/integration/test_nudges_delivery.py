@@ -304,3 +304,22 @@ def test_channel_repr_and_errors_hide_the_url(hook: Webhook) -> None:
     with pytest.raises(Exception) as info:
         channel.send("t", "b")
     assert TOKEN not in str(info.value) and TOKEN not in repr(info.value.args)
+
+
+def test_agreement_nudge_when_asked(tmp_path: Path, hook: Webhook) -> None:
+    from responsewatch.adapters.archive import EvidenceArchive
+
+    extra = 'kinds = ["agreement"]\n'
+    config = write_config(tmp_path, [json_url(hook)], extra=extra)
+    clock = Clock(T0 + timedelta(hours=30))
+    svc = service(config, clock, watching_since=clock.at)
+    raw = b"From: jean@acme.fr\r\nMessage-ID: <ok1@acme.fr>\r\n\r\nBon pour accord.\r\n"
+    EvidenceArchive(tmp_path / "archive", lookup=lambda _name: None).add(
+        raw, message_id="ok1@acme.fr", client="Acme", phrase="bon pour accord",
+        now=clock.at, received_at=clock.at - timedelta(minutes=2),
+    )  # fmt: skip
+    [result] = svc.tick(analysis(clock.at), clock.at)  # overdue turns: not in kinds
+    assert result.ok and hook.received[0]["body"]["title"] == "1 agreement archived: Acme"
+    assert "• Acme: bon pour accord" in hook.received[0]["body"]["message"]
+    assert svc.tick(analysis(clock.at), clock.at) == []
+    svc.log.close()

@@ -212,6 +212,8 @@ def test_a_long_list_is_cut_with_a_count() -> None:
     many = [nudge(NudgeKind.OVERDUE, f"C{i}", "s", f"m{i}", MON) for i in range(25)]
     body = render(many, now=MON + 30 * HOUR, language="en", timezone="UTC").body
     assert body.count("Message-ID") == 20 and body.endswith("and 5 more")
+    title = render(many, now=MON, language="en", timezone="UTC").title
+    assert title == "25 replies overdue: C0, C1, C10, C11, C12 +20"
 
 
 def test_business_instant_and_next_open_across_dst() -> None:

@@ -62,6 +62,7 @@ NEVER_SYNCED = "never"
 _HORIZON = timedelta(days=370)
 _US = timedelta(microseconds=1)
 MAX_LINES = 20  # nudges listed in one notification; the rest are counted
+MAX_TITLE_NAMES = 5  # a push title is one short line
 
 
 @dataclass(frozen=True, slots=True)
@@ -481,7 +482,10 @@ def render(
             continue
         one, many = _TITLES[lang][kind]
         names = sorted({_clean(n.client or n.account, 40) for n in group})
-        parts.append(f"{len(group)} {one if len(group) == 1 else many}{sep}{', '.join(names)}")
+        shown_names = ", ".join(names[:MAX_TITLE_NAMES])
+        if len(names) > MAX_TITLE_NAMES:
+            shown_names += f" +{len(names) - MAX_TITLE_NAMES}"
+        parts.append(f"{len(group)} {one if len(group) == 1 else many}{sep}{shown_names}")
         for nudge in sorted(group, key=lambda n: (n.due_at, n.ref)):
             if shown < MAX_LINES:
                 body += _line(nudge, now, lang, zone, open_url)
