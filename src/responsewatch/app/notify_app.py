@@ -170,19 +170,16 @@ class NudgeService:
             return []
         now = self.now()
         plans = self.plans(analysis, now)
-        if refresh is not None and any(p.send for p in plans.values()):
+        # Channels cooling down after a failure neither send nor cost a recompute.
+        ready = [c for c in self.channels if plans[c.id].send and self._may_try(c.id, now)]
+        if ready and refresh is not None:
             newest = self.log.latest_ingest()
             if newest is not None and analysed_at is not None and newest > analysed_at:
                 fresh = refresh()
                 if fresh is not None:
                     now = self.now()
                     plans = self.plans(fresh, now)
-        results: list[Sent] = []
-        for channel in self.channels:
-            plan = plans[channel.id]
-            if plan.send and self._may_try(channel.id, now):
-                results.append(self._send(channel, plan.send, now))
-        return results
+        return [self._send(c, plans[c.id].send, now) for c in ready if plans[c.id].send]
 
     def _may_try(self, channel: str, now: datetime) -> bool:
         cooling = self._cooling.get(channel)
