@@ -355,3 +355,12 @@ def test_quiet_hours_hold_and_release_at_the_next_window(case: Case) -> None:
             if closed and min(closed) <= later[0]:
                 continue
             assert held.nudge.key in delivered and delivered[held.nudge.key] <= later[0]
+
+
+def test_exported_members_exist() -> None:
+    import importlib
+
+    for module in ("responsewatch.core.nudges", "responsewatch.adapters.notify",
+                   "responsewatch.adapters.nudge_log", "responsewatch.app.notify_app"):  # fmt: skip
+        mod = importlib.import_module(module)
+        assert mod.__all__ and all(hasattr(mod, name) for name in mod.__all__), module
