@@ -194,7 +194,7 @@ def test_overdue_at_start_up_and_a_crossing_while_running_each_delivered_once(
         assert 0 <= delay < 60, delay
         assert titles(hook) == ["1 reply overdue: Acme", "1 reply due soon: Acme"]
         wait_for(lambda: len(sink.received) >= 2, 10)
-        time.sleep(2.5)  # more ticks and recomputes: nothing is sent twice
+        time.sleep(1.5)  # more ticks and recomputes: nothing is sent twice
         assert len(hook.received) == 2 and len(sink.received) == 2
     finally:
         run.shutdown()
@@ -206,7 +206,7 @@ def test_overdue_at_start_up_and_a_crossing_while_running_each_delivered_once(
         wait_for(
             lambda: again.daemon is not None and again.daemon.snapshot.latest() is not None, 10
         )
-        time.sleep(2.5)
+        time.sleep(1.5)
     finally:
         again.shutdown()
     assert len(hook.received) == 2 and len(sink.received) == 2
