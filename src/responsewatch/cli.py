@@ -227,6 +227,29 @@ def digest(
             out.print(line, highlight=False)
 
 
+@app.command()
+def notify(
+    config: ConfigOpt,
+    test: Annotated[
+        bool, typer.Option("--test", help="Send one test notification through every URL.")
+    ] = False,
+    preview: Annotated[
+        bool, typer.Option("--preview", help="Print what would be sent now and what is held.")
+    ] = False,
+    now: NowOpt = None,
+) -> None:
+    """Nudges: test every notification channel, or preview what is due now."""
+    with cli_errors():
+        from responsewatch.app.notify_app import notify_command
+
+        if test == preview:
+            raise typer.BadParameter("give exactly one of --test or --preview")
+        lines, code = notify_command(config, test=test, preview=preview, now=now)
+        for line in lines:
+            out.print(line, highlight=False, markup=False)
+        raise typer.Exit(code)
+
+
 archive_app = typer.Typer(help="The written-agreement evidence archive.", no_args_is_help=True)
 app.add_typer(archive_app, name="archive")
 

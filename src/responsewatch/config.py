@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from responsewatch.core.nudges import DEFAULT_KINDS, NUDGE_KINDS, QUIET_MODES
 from responsewatch.core.rules import (
     WEEKDAYS,
     BusinessHours,
@@ -29,6 +30,7 @@ from responsewatch.errors import ConfigError
 
 __all__ = [
     "AccountSettings",
+    "NotifySettings",
     "SecretRef",
     "Settings",
     "load_settings",
@@ -133,6 +135,22 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class NotifySettings:
+    """``[notify]``: nudges. The Apprise URLs are a secret (file, env or command)."""
+
+    urls: SecretRef = field(default_factory=SecretRef)
+    via_digest_smtp: bool = False
+    quiet: str = "outside_business_hours"
+    stale_after_s: float = 1800.0
+    open_url: str = ""
+    kinds: tuple[str, ...] = DEFAULT_KINDS
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.urls.command or self.urls.env or self.urls.file) or self.via_digest_smtp
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     rules: Rules
     me_name: str = ""
@@ -158,6 +176,7 @@ class Settings:
     sync_every_s: float = 300.0
     subject_fallback: bool = True
     source: Path | None = None
+    notify: NotifySettings = field(default_factory=NotifySettings)
 
     @property
     def timezone(self) -> str:
@@ -196,6 +215,7 @@ _SCHEMA: dict[str, tuple[str, ...]] = {
         "insights",
         "threading",
         "daemon",
+        "notify",
     ),
     "me": ("name", "addresses", "timezone", "language"),
     "sla": ("reply_within", "warn_at", "clock", "count_cc", "report_every"),
@@ -251,6 +271,16 @@ _SCHEMA: dict[str, tuple[str, ...]] = {
         "password_file",
     ),
     "insights": ("quiet_after",),
+    "notify": (
+        "urls_file",
+        "urls_env",
+        "urls_command",
+        "via_digest_smtp",
+        "quiet",
+        "stale_after",
+        "open_url",
+        "kinds",
+    ),
     "threading": ("subject_fallback",),
 }
 
@@ -600,6 +630,40 @@ def _accounts(c: _Collector, raw: Any, base: Path) -> tuple[AccountSettings, ...
     return tuple(out)
 
 
+def _notify(c: _Collector, raw: Any, has_smtp: bool) -> NotifySettings:
+    if not isinstance(raw, dict):
+        c.add("notify", "must be a table: [notify]")
+        return NotifySettings()
+    c.check_keys(raw, "notify", "notify.")
+    w = "notify."
+    urls = SecretRef(
+        command=c.get(raw, "urls_command", w, str, None),
+        env=c.get(raw, "urls_env", w, str, None),
+        file=c.get(raw, "urls_file", w, str, None),
+    )
+    if sum(bool(x) for x in (urls.command, urls.env, urls.file)) > 1:
+        c.add("notify.urls_*", "give only one of urls_file, urls_env, urls_command")
+    via_smtp = c.get(raw, "via_digest_smtp", w, bool, False)
+    if via_smtp and not has_smtp:
+        c.add("notify.via_digest_smtp", "needs [digest.smtp] (the account nudges are sent by)")
+    quiet = c.get(raw, "quiet", w, str, "outside_business_hours")
+    if quiet not in QUIET_MODES:
+        c.add("notify.quiet", f"must be one of {', '.join(QUIET_MODES)}, got {quiet!r}")
+        quiet = "outside_business_hours"
+    kinds = c.get(raw, "kinds", w, list, list(DEFAULT_KINDS))
+    unknown = [k for k in kinds if k not in NUDGE_KINDS]
+    if unknown:
+        c.add("notify.kinds", f"unknown kinds {unknown!r}; known: {', '.join(NUDGE_KINDS)}")
+    return NotifySettings(
+        urls=urls,
+        via_digest_smtp=via_smtp,
+        quiet=quiet,
+        stale_after_s=c.get(raw, "stale_after", w, str, 1800.0, _duration, ' (write e.g. "30m")'),
+        open_url=c.get(raw, "open_url", w, str, ""),
+        kinds=tuple(dict.fromkeys(k for k in kinds if k in NUDGE_KINDS)),
+    )
+
+
 def settings_from_mapping(
     raw: Mapping[str, Any], *, base: Path | None = None, source: Path | None = None
 ) -> Settings:
@@ -678,6 +742,7 @@ def settings_from_mapping(
         quiet_after_s=c.get(insights, "quiet_after", "insights.", str, 60 * 86400.0, _duration),
         subject_fallback=c.get(threading, "subject_fallback", "threading.", bool, True),
         source=source,
+        notify=_notify(c, raw.get("notify", {}), smtp is not None),
     )
     if c.problems:
         where = f"{source}: " if source else ""

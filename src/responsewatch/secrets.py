@@ -14,7 +14,7 @@ from pathlib import Path
 from responsewatch.config import SecretRef
 from responsewatch.errors import ConfigError
 
-__all__ = ["resolve_secret"]
+__all__ = ["resolve_secret", "resolve_secret_lines"]
 
 
 def resolve_secret(ref: SecretRef, key: str) -> str:
@@ -57,3 +57,42 @@ def resolve_secret(ref: SecretRef, key: str) -> str:
     raise ConfigError(
         f"{key}: no secret configured (password_command, password_env or password_file)"
     )
+
+
+def resolve_secret_lines(ref: SecretRef, key: str, prefix: str = "urls") -> list[str]:
+    """Every non-empty, non-comment line of a multi-line secret (``notify.urls_*``: one
+    Apprise URL a line). Errors name ``{key}.{prefix}_command|_env|_file``, never a value."""
+    if ref.command:
+        try:
+            done = subprocess.run(
+                ref.command if os.name != "nt" else shlex.split(ref.command),
+                shell=True,
+                capture_output=True,
+                timeout=60,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise ConfigError(
+                f"{key}.{prefix}_command: could not run it ({exc.__class__.__name__})"
+            ) from None
+        if done.returncode != 0:
+            raise ConfigError(f"{key}.{prefix}_command: exited with status {done.returncode}")
+        text = done.stdout.decode("utf-8", "replace")
+        where = f"{key}.{prefix}_command"
+    elif ref.env:
+        text = os.environ.get(ref.env, "")
+        where = f"{key}.{prefix}_env: environment variable {ref.env}"
+    elif ref.file:
+        path = Path(ref.file).expanduser()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{key}.{prefix}_file: cannot read {path} ({exc.strerror})") from None
+        where = f"{key}.{prefix}_file: {path}"
+    else:
+        return []
+    lines = [ln.strip() for ln in text.splitlines()]
+    found = [ln for ln in lines if ln and not ln.startswith("#")]
+    if not found:
+        raise ConfigError(f"{where} holds no URL (one a line)")
+    return found

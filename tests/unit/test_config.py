@@ -10,6 +10,7 @@ import pytest
 
 from responsewatch.config import (
     _SCHEMA,
+    SecretRef,
     load_settings,
     parse_duration,
     settings_from_mapping,
@@ -139,3 +140,36 @@ def test_bad_durations(text: str) -> None:
 def test_example_is_valid_toml_with_only_known_sections() -> None:
     raw = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
     assert set(raw) <= set(_SCHEMA[""])
+
+
+def test_notify_keys_defaults_and_problems(tmp_path: Path) -> None:
+    from responsewatch.config import settings_from_mapping
+    from responsewatch.secrets import resolve_secret_lines
+
+    base = {"me": {"addresses": ["me@example.com"]}}
+    plain = settings_from_mapping(base).notify
+    assert not plain.enabled and plain.quiet == "outside_business_hours"
+    assert plain.kinds == ("due_soon", "overdue", "sync_stale", "sync_recovered")
+    assert plain.stale_after_s == 1800
+    urls = tmp_path / "urls"
+    urls.write_text("# comment\n\njson://h/\n  ntfy://n/t  \n")
+    n = settings_from_mapping({**base, "notify": {"urls_file": str(urls), "quiet": "never",
+                                                  "kinds": ["overdue", "agreement"],
+                                                  "stale_after": "1h"}}).notify  # fmt: skip
+    assert n.enabled and n.kinds == ("overdue", "agreement") and n.stale_after_s == 3600
+    assert resolve_secret_lines(n.urls, "notify") == ["json://h/", "ntfy://n/t"]
+    bad = {
+        **base,
+        "notify": {"urls_file": "a", "urls_env": "B", "quiet": "sometimes", "kinds": ["later"],
+                   "via_digest_smtp": True, "urls": "x"},
+    }  # fmt: skip
+    with pytest.raises(ConfigError) as info:
+        settings_from_mapping(bad)
+    text = str(info.value)
+    for key in ("notify.urls_*", "notify.quiet", "notify.kinds", "notify.via_digest_smtp",
+                "notify.urls:"):  # fmt: skip
+        assert key in text, key
+    empty = tmp_path / "empty"
+    empty.write_text("# nothing\n")
+    with pytest.raises(ConfigError, match=r"notify\.urls_file"):
+        resolve_secret_lines(SecretRef(file=str(empty)), "notify")

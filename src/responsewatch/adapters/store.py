@@ -90,9 +90,22 @@ def _v2_keywords_and_digests(db: sqlite3.Connection) -> None:
     )
 
 
+def _v_nudges(db: sqlite3.Connection) -> None:
+    # One row per nudge and delivery channel: "sending" before the send, "sent" after, or
+    # "failed". Only "sent" is final: a "sending" row left by a crash is sent again (for a
+    # warning a duplicate beats a miss). The channel is a hash, never the secret URL.
+    db.execute(
+        """CREATE TABLE nudges (
+            kind TEXT NOT NULL, ref TEXT NOT NULL, channel TEXT NOT NULL, status TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0, first_at REAL NOT NULL, updated_at REAL NOT NULL,
+            error TEXT, PRIMARY KEY (kind, ref, channel))"""
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v1_facts,
     _v2_keywords_and_digests,
+    _v_nudges,
 )
 
 

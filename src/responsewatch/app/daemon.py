@@ -33,10 +33,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from responsewatch.adapters.archive import agreements_by_client
 from responsewatch.adapters.metrics import ResponsewatchCollector, build_registry, serve_metrics
+from responsewatch.adapters.notify import NotificationCounter
 from responsewatch.adapters.store import SqliteStore
 from responsewatch.app.archive_app import AgreementWatcher, archive_new_agreements, open_archive
 from responsewatch.app.bootstrap import App, SourceFactory, SystemClock, bootstrap, make_source
 from responsewatch.app.digest_app import schedule_digest
+from responsewatch.app.notify_app import NudgeService, schedule_nudges
 from responsewatch.app.recompute import analysis_in_child
 from responsewatch.app.sync import locations_query, sync_files
 from responsewatch.app.watch import AccountWorker, WatchTiming
@@ -289,6 +291,8 @@ class Daemon:
         self.metrics_port: int | None = None
         self._scrape_reader = _ScrapeReader(settings.store_path)
         self._digest_app: App | None = None
+        self.notify_counter = NotificationCounter()
+        self.nudges: NudgeService | None = None
 
     def start(self) -> None:
         s = self.settings
@@ -335,6 +339,8 @@ class Daemon:
             # The digest jobs get an App (and SQLite connection) of their own.
             self._digest_app = bootstrap(s, clock=self.clock)
             schedule_digest(scheduler, self._digest_app)
+        if s.notify.enabled:
+            self.nudges = schedule_nudges(scheduler, self)
         scheduler.start()
         self.scheduler = scheduler
         log.info(
@@ -392,7 +398,9 @@ class Daemon:
             rules=s.rules,
             top_clients=s.metrics_top_clients,
         )
-        self.metrics_server, _thread = serve_metrics(build_registry(collector), s.metrics_listen)
+        registry = build_registry(collector)
+        registry.register(self.notify_counter)
+        self.metrics_server, _thread = serve_metrics(registry, s.metrics_listen)
         self.metrics_port = int(self.metrics_server.server_port)
 
     def _archive_marked(self) -> None:
@@ -449,6 +457,8 @@ class Daemon:
             self.app.close()
             if self._digest_app is not None:
                 self._digest_app.close()
+            if self.nudges is not None:
+                self.nudges.log.close()
         log.info("daemon_stopped", code=code)
         return code
 
