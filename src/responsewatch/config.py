@@ -6,17 +6,19 @@ Secrets are never read from the TOML itself: ``password_command``, ``password_en
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import ipaddress
 import re
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from datetime import date, time
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from responsewatch.core.leave import LeaveRules, LeaveSpan, day_span
 from responsewatch.core.rules import (
     WEEKDAYS,
     BusinessHours,
@@ -196,6 +198,7 @@ _SCHEMA: dict[str, tuple[str, ...]] = {
         "insights",
         "threading",
         "daemon",
+        "leave",
     ),
     "me": ("name", "addresses", "timezone", "language"),
     "sla": ("reply_within", "warn_at", "clock", "count_cc"),
@@ -251,6 +254,18 @@ _SCHEMA: dict[str, tuple[str, ...]] = {
     ),
     "insights": ("quiet_after",),
     "threading": ("subject_fallback",),
+    "leave": (
+        "from",
+        "to",
+        "label",
+        "periods",
+        "ics_file",
+        "ics_url",
+        "ics_match",
+        "from_my_auto_replies",
+        "from_client_auto_replies",
+    ),
+    "leave.periods": ("from", "to", "label"),
 }
 
 
@@ -585,6 +600,8 @@ def settings_from_mapping(
     base = base or Path.cwd()
     c.check_keys(raw, "", "")
     rules, name, language = _rules(c, raw)
+    if "leave" in raw:
+        rules = replace(rules, leave=_leave_rules(c, raw["leave"], rules.hours.timezone, base))
     accounts = _accounts(c, raw.get("accounts", []), base)
     store = raw.get("store", {})
     c.check_keys(store, "store", "store.")
@@ -661,6 +678,88 @@ def settings_from_mapping(
         where = f"{source}: " if source else ""
         raise ConfigError([f"{where}{p}" for p in c.problems])
     return settings
+
+
+def _leave_bound(c: _Collector, value: Any, key: str, tz: ZoneInfo, end: bool) -> datetime | None:
+    """A ``from``/``to`` of a leave period: a date (whole local day, ``to`` inclusive) or an
+    ISO instant (``to`` exclusive; without an offset, in me.timezone)."""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            with contextlib.suppress(ValueError):
+                value = datetime.fromisoformat(value)
+    if isinstance(value, datetime):
+        return (value if value.tzinfo is not None else value.replace(tzinfo=tz)).astimezone(UTC)
+    if isinstance(value, date):
+        return day_span(value, value, tz)[1 if end else 0]
+    c.add(key, f"expected a date like 2026-08-03 or an instant like 2026-08-03T14:00: {value!r}")
+    return None
+
+
+def _leave_period(
+    c: _Collector, table: Mapping[str, Any], key: str, tz: ZoneInfo
+) -> LeaveSpan | None:
+    first = _leave_bound(c, table.get("from"), f"{key}.from", tz, end=False)
+    last = _leave_bound(c, table.get("to"), f"{key}.to", tz, end=True)
+    label = c.get(table, "label", key + ".", str, "")
+    if first is None or last is None:
+        return None
+    if last <= first:
+        c.add(key, "'to' is before 'from'")
+        return None
+    return LeaveSpan(first, last, key, label)
+
+
+def _leave_rules(c: _Collector, raw: Any, tz_name: str, base: Path) -> LeaveRules:
+    """``[[leave]]`` periods and, in any ``leave`` table, the ICS and auto-reply sources.
+
+    TOML cannot mix ``[[leave]]`` with ``[leave]``: the sources are keys of a ``[[leave]]``
+    entry without from/to, or of a ``[leave]`` table whose periods are ``[[leave.periods]]``.
+    """
+    from responsewatch.adapters.ics import (
+        DEFAULT_MATCH,
+        IcsError,
+        describe_location,
+        fetch_ics,
+        leave_from_ics,
+    )
+
+    tz = ZoneInfo(tz_name)
+    tables: list[tuple[str, Mapping[str, Any]]] = []
+    if isinstance(raw, dict):
+        c.check_keys(raw, "leave", "leave.")
+        tables.append(("leave", raw))
+        for i, period in enumerate(c.get(raw, "periods", "leave.", list, [])):
+            if isinstance(period, dict):
+                c.check_keys(period, "leave.periods", f"leave.periods[{i}].")
+                tables.append((f"leave.periods[{i}]", period))
+            else:
+                c.add(f"leave.periods[{i}]", "must be a table")
+    else:
+        tables += [(where.rstrip("."), t) for _i, where, t in _tables(c, raw, "leave")]
+    spans: list[LeaveSpan] = []
+    mine = theirs = False
+    for key, table in tables:
+        where = key + "."
+        if "from" in table or "to" in table:
+            span = _leave_period(c, table, key, tz)
+            if span is not None:
+                spans.append(span)
+        mine = c.get(table, "from_my_auto_replies", where, bool, False) or mine
+        theirs = c.get(table, "from_client_auto_replies", where, bool, False) or theirs
+        match = c.get(table, "ics_match", where, str, DEFAULT_MATCH)
+        for name, is_url in (("ics_file", False), ("ics_url", True)):
+            location = c.get(table, name, where, str, None)
+            if location is None:
+                continue
+            try:
+                data = fetch_ics(location, base=base, url=is_url)
+                source = f"{name} {describe_location(location, url=is_url)}"
+                spans += leave_from_ics(data, match=match, tz=tz, source=source, today=date.today())
+            except IcsError as exc:
+                c.add(where + name, str(exc))
+    return LeaveRules(tuple(spans), mine, theirs)
 
 
 def load_settings(path: Path) -> Settings:

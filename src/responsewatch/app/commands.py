@@ -100,6 +100,7 @@ def _settings(config: Path | None, me: Sequence[str], clients: Sequence[str]) ->
         clients=rules.clients + added,
         sla=rules.sla,
         hours=rules.hours,
+        leave=rules.leave,
     )
     return replace(settings, rules=rules)
 

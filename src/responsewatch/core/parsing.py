@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from email.header import decode_header
 from email.utils import getaddresses, parsedate_tz
 
+from responsewatch.core.absence import read_absence
 from responsewatch.core.classify import is_auto_reply, is_automated, is_thanks_only
 from responsewatch.core.models import Message
 
@@ -458,12 +459,18 @@ def _build(
         warnings.append("encoding:subject")
     thread = provider_thread or _first(fields, "x-gm-thrid")
     automated = is_automated(fields, from_addr)
+    text = ""
     try:
         text = body_text(data, header)
         thanks_only = is_thanks_only(text) if text else False
     except Exception:
         warnings.append("unparseable-body")
         thanks_only = False
+    auto_reply = is_auto_reply(fields, subject)
+    absence = None
+    sent = arrival or date
+    if auto_reply and sent is not None:
+        absence = read_absence(subject, text, sent.date())
     return Message(
         message_id=message_id,
         from_addr=from_addr,
@@ -477,7 +484,8 @@ def _build(
         thread_index_guid=_thread_index_guid(_first(fields, "thread-index")),
         provider_thread=thread or None,
         automated=automated,
-        auto_reply=is_auto_reply(fields, subject),
+        auto_reply=auto_reply,
         thanks_only=thanks_only,
         warnings=tuple(warnings),
+        absence=absence,
     )
