@@ -60,12 +60,22 @@ MONDAY = date(2026, 7, 27)  # the reply's date in most samples
         ("Thank you for your message.", MONDAY, None),
         ("Réunion du 5 mars", MONDAY, None),  # a start alone is no absence
         ("absent until 2020-01-01", MONDAY, None),  # ends before the reply
+        ("Je suis absent le 17 septembre.", MONDAY, (date(2026, 9, 17), date(2026, 9, 17))),
+        ("Delivery failed: 550 5.1.1; retried until 4.4.7", MONDAY, None),  # SMTP codes
+        ("Your message of 3 August could not be delivered.", MONDAY, None),  # no absence cue
     ],
 )  # fmt: skip
 def test_absence_periods_in_french_and_english(
     text: str, received: date, expected: tuple[date | None, date] | None
 ) -> None:
     assert parse_absence(text, received) == expected
+
+
+def test_subject_cue_with_body_date_as_in_a_real_enron_reply() -> None:
+    # enron/arnold-j: subject "OUT OF THE OFFICE", body "On Monday September 17. ...".
+    body = "On Monday September 17.  I can be reached on my cell phone or at home.\n"
+    single = (date(2001, 9, 17), date(2001, 9, 17))
+    assert read_absence("OUT OF THE OFFICE", body, date(2001, 9, 14)) == single
 
 
 def test_own_words_beat_the_quoted_message_and_subject_is_the_fallback() -> None:

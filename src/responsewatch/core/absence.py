@@ -49,6 +49,12 @@ _START = re.compile(
     r"monday|tuesday|wednesday|thursday|friday|saturday|sunday),?\s+)*$",
     re.IGNORECASE,
 )
+# "on Monday 17 September", "le 17 septembre": a single day away.
+_ON = re.compile(
+    r"(?:\bon|\ble)\s+(?:(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|monday|"
+    r"tuesday|wednesday|thursday|friday|saturday|sunday),?\s+)?(?:the\s+)?$",
+    re.IGNORECASE,
+)
 _FR_DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 _EN_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _WEEKDAYS = {**{d: i for i, d in enumerate(_FR_DAYS)}, **{d: i for i, d in enumerate(_EN_DAYS)}}
@@ -69,6 +75,9 @@ _RANGE_START = re.compile(
     r"(?:\w+\s+)?\d{1,2}(?:er|st|nd|rd|th)?\s+[^\W\d]{3,}",
     re.IGNORECASE,
 )
+
+
+_DOTTED = re.compile(r"[.:]\d")
 
 
 def _next_day_number(day: int, weekday: int | None, received: date) -> date | None:
@@ -97,6 +106,8 @@ def _dates(text: str, received: date) -> list[tuple[int, int, date]]:
     found: list[tuple[int, int, date]] = []
     taken: list[tuple[int, int]] = []
     for s, e, value in sorted(find_dates(text, received), key=lambda f: (f[0] - f[1], f[0])):
+        if _DOTTED.match(text, e) or (s and text[s - 1] in ".0123456789"):
+            continue  # part of a dotted number: an SMTP code (5.1.1), a version, an address
         if all(e <= a or s >= b for a, b in taken):
             found.append((s, e, value))
             taken.append((s, e))
@@ -130,9 +141,21 @@ def _dates(text: str, received: date) -> list[tuple[int, int, date]]:
     return sorted(found)
 
 
+# Words an out-of-office text uses; without one, dates in the text (a bounce quoting the
+# original message's Date, SMTP codes) announce nothing.
+_CUE = re.compile(
+    r"absen|cong[ée]|vacance|out\s+of\s+(?:the\s+)?office|\booo\b|on\s+leave|holiday|"
+    r"\baway\b|de\s+retour|\bback\s+(?:on|in)\b|jusqu|\buntil\b|\btill\b|ferm[ée]|"
+    r"\bclosed\b|indisponible|unavailable|d[ée]placement|travell?ing",
+    re.IGNORECASE,
+)
+
+
 def parse_absence(text: str, received: date) -> tuple[date | None, date] | None:
     """``(first, last)`` absent days announced in ``text`` (inclusive), or None."""
     text = text[:_MAX_TEXT]
+    if not _CUE.search(text):
+        return None
     starts: list[date] = []
     ends: list[date] = []
     try:
@@ -145,6 +168,9 @@ def parse_absence(text: str, received: date) -> tuple[date | None, date] | None:
             ends.append(value - timedelta(days=1))
         elif _START.search(before):
             starts.append(value)
+        elif _ON.search(before):
+            starts.append(value)
+            ends.append(value)
         else:
             ends.append(value)
     ends = [e for e in ends if received <= e <= received + timedelta(days=MAX_ABSENCE_DAYS)]
@@ -163,7 +189,12 @@ def read_absence(subject: str, body: str, received: date) -> tuple[date | None, 
         own = new_text(body[: _MAX_TEXT * 2])
     except Exception:  # hostile input must never stop a parse
         own = ""
-    return parse_absence(own, received) or parse_absence(subject, received)
+    return (
+        parse_absence(own, received)
+        or parse_absence(subject, received)
+        # "OUT OF THE OFFICE" as subject, "On Monday September 17." as body.
+        or parse_absence(f"{subject}\n{own}", received)
+    )
 
 
 def format_absence(period: tuple[date | None, date] | None) -> str:

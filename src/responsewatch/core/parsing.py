@@ -426,6 +426,12 @@ def parse_message(
     return _build(data, header, fields, warnings, internaldate, provider_thread)
 
 
+def _is_report(fields: Mapping[str, list[str]]) -> bool:
+    """Delivery reports (RFC 6522) are auto-replies too, but announce no absence."""
+    kind = (_first(fields, "content-type") or "").split(";", 1)[0].strip().lower()
+    return kind == "multipart/report"
+
+
 def _first(fields: Mapping[str, list[str]], name: str) -> str | None:
     values = fields.get(name)
     return values[0] if values else None
@@ -469,7 +475,7 @@ def _build(
     auto_reply = is_auto_reply(fields, subject)
     absence = None
     sent = arrival or date
-    if auto_reply and sent is not None:
+    if auto_reply and sent is not None and not _is_report(fields):
         absence = read_absence(subject, text, sent.date())
     return Message(
         message_id=message_id,
