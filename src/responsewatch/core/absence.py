@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
+from itertools import islice
 from zoneinfo import ZoneInfo
 
 from responsewatch.core.classify import new_text
@@ -37,6 +38,7 @@ __all__ = [
 # Longer announced absences are misreadings (a date in a quoted subject, a year typo).
 MAX_ABSENCE_DAYS = 366
 _MAX_TEXT = 4000
+_MAX_DATES = 40
 
 _RETURN = re.compile(
     r"(?:de\s+retour|retour|reviendrai|rentre(?:rai)?|reprendrai|reprise|disponible|"
@@ -105,7 +107,9 @@ def _dates(text: str, received: date) -> list[tuple[int, int, date]]:
     # Patterns overlap ("12 mars 2026" also reads as "mars 20"): the longest match wins.
     found: list[tuple[int, int, date]] = []
     taken: list[tuple[int, int]] = []
-    for s, e, value in sorted(find_dates(text, received), key=lambda f: (f[0] - f[1], f[0])):
+    # A real notice names a few dates; the first ones are enough and keep hostile text cheap.
+    first = sorted(find_dates(text, received))[:_MAX_DATES]
+    for s, e, value in sorted(first, key=lambda f: (f[0] - f[1], f[0])):
         if _DOTTED.match(text, e) or (s and text[s - 1] in ".0123456789"):
             continue  # part of a dotted number: an SMTP code (5.1.1), a version, an address
         if all(e <= a or s >= b for a, b in taken):
@@ -115,18 +119,18 @@ def _dates(text: str, received: date) -> list[tuple[int, int, date]]:
     def free(s: int, e: int) -> bool:
         return all(e <= a or s >= b for a, b in taken)
 
-    for m in _WEEKDAY_DAY.finditer(text):
+    for m in islice(_WEEKDAY_DAY.finditer(text), _MAX_DATES):
         if not free(m.start("d"), m.end()):
             continue
         near = _next_day_number(int(m["d"]), _WEEKDAYS[m["wd"].lower()], received)
         if near is not None:
             found.append((m.start(), m.end(), near))
             taken.append((m.start(), m.end()))
-    for m in _UNTIL_WEEKDAY.finditer(text):
+    for m in islice(_UNTIL_WEEKDAY.finditer(text), _MAX_DATES):
         if free(m.start("wd"), m.end()):
             ahead = (_WEEKDAYS[m["wd"].lower()] - received.weekday() - 1) % 7 + 1
             found.append((m.start("wd"), m.end(), received + timedelta(days=ahead)))
-    for m in _RANGE_START.finditer(text):
+    for m in islice(_RANGE_START.finditer(text), _MAX_DATES):
         if not free(m.start("d"), m.end("d")):
             continue
         ends = [v for s, _e, v in found if m.end("d") < s <= m.end() + 12]
