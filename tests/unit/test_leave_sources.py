@@ -192,14 +192,16 @@ def _calendar() -> bytes:
 
     # All-day, multi-day: 3..21 August (DTEND exclusive).
     event("summer", "Vacances d'été", date(2026, 8, 3), date(2026, 8, 22))
-    # Weekly, three times, Wednesday afternoons in Paris.
+    # Weekly, four times, Wednesday afternoons in Paris, but not on 9 September.
     event(
         "wed",
         "Congés (mercredi après-midi)",
         datetime(2026, 9, 2, 14, tzinfo=PARIS),
         datetime(2026, 9, 2, 18, tzinfo=PARIS),
-        rrule={"freq": "weekly", "count": 3},
+        rrule={"freq": "weekly", "count": 4},
+        exdate=datetime(2026, 9, 9, 14, tzinfo=PARIS),
     )
+    event("off", "Congés annulés", date(2026, 9, 28), date(2026, 9, 29), status="CANCELLED")
     # Time-zoned: a New York day, matched by category, not by summary.
     event(
         "nyc",
@@ -215,8 +217,8 @@ def _calendar() -> bytes:
 EXPECTED_ICS = [
     (paris(2026, 8, 3), paris(2026, 8, 22), "summer"),
     (paris(2026, 9, 2, 14), paris(2026, 9, 2, 18), "wed"),
-    (paris(2026, 9, 9, 14), paris(2026, 9, 9, 18), "wed"),
     (paris(2026, 9, 16, 14), paris(2026, 9, 16, 18), "wed"),
+    (paris(2026, 9, 23, 14), paris(2026, 9, 23, 18), "wed"),
     (datetime(2026, 10, 5, 13, tzinfo=UTC), datetime(2026, 10, 5, 21, tzinfo=UTC), "nyc"),
 ]
 

@@ -3,7 +3,8 @@
 An event is leave when its SUMMARY or one of its CATEGORIES matches ``leave.ics_match``.
 All-day events cover whole local days (DTEND exclusive, as RFC 5545 says); timed events
 keep their zone; floating times are read in ``me.timezone``. Recurrences (RRULE, RDATE,
-EXDATE, moved instances) are expanded over :data:`WINDOW_YEARS` years either side of today.
+EXDATE, moved instances) are expanded from the first event to :data:`WINDOW_YEARS` years
+after today (or after the last event); cancelled events are not leave.
 """
 
 from __future__ import annotations
@@ -77,6 +78,10 @@ def _instant(value: Any, tz: ZoneInfo) -> datetime:
     return day_span(value, value, tz)[0]
 
 
+def _day(value: Any) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
 def _texts(event: Any) -> list[str]:
     texts = [str(event.get("SUMMARY", ""))]
     categories = event.get("CATEGORIES")
@@ -96,13 +101,17 @@ def leave_from_ics(
         raise IcsError(f"leave.ics_match is not a regular expression: {exc}") from None
     try:
         calendar = icalendar.Calendar.from_ical(data)
-        lo = date(today.year - WINDOW_YEARS, 1, 1)
-        hi = date(today.year + WINDOW_YEARS + 1, 1, 1)
+        starts = [_day(e["DTSTART"].dt) for e in calendar.walk("VEVENT") if "DTSTART" in e]
+        # Every event's own dates, and recurrences up to WINDOW_YEARS around today.
+        lo = min([*starts, date(today.year - WINDOW_YEARS, 1, 1)])
+        hi = max([*starts, today]) + timedelta(days=366 * WINDOW_YEARS)
         events = recurring_ical_events.of(calendar).between(lo, hi)
     except Exception as exc:  # any parse failure of a foreign file is one readable error
         raise IcsError(f"{source}: not a readable iCalendar file ({type(exc).__name__})") from None
     out: list[LeaveSpan] = []
     for event in events:
+        if str(event.get("STATUS", "")).upper() == "CANCELLED":
+            continue
         texts = _texts(event)
         if not any(pattern.search(t) for t in texts):
             continue
