@@ -323,6 +323,14 @@ def test_my_out_of_office_in_sent_puts_turns_on_leave(tmp_path: Path) -> None:
     assert turn.state is TurnState.ON_LEAVE and turn.age_seconds == 60
     back = analyze_paths([box], me=[], clients=[], config=config, now="2026-08-15T10:00+02:00")
     assert back.analysis.awaiting[0].age_seconds == 60 + 10 * 3600
+    # Every output format shows the state.
+    runner = CliRunner()
+    for fmt in ("table", "json", "csv"):
+        result = runner.invoke(
+            app, ["analyze", str(box), "--config", str(config), "--now", now, "--format", fmt]
+        )
+        assert result.exit_code == 0, result.output
+        assert fmt == "csv" or "on_leave" in result.stdout
 
 
 def test_leave_command_lists_periods_and_sources(tmp_path: Path) -> None:

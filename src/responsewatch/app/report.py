@@ -153,7 +153,7 @@ def _duration(seconds: float | None) -> str:
     return f"{seconds / 86400:.1f} d"
 
 
-_STATE_STYLE = {"ok": "green", "due_soon": "yellow", "overdue": "bold red"}
+_STATE_STYLE = {"ok": "green", "due_soon": "yellow", "overdue": "bold red", "on_leave": "cyan"}
 
 
 def print_analysis(a: Analysis, console: Console, *, timezone: str = "UTC") -> None:
