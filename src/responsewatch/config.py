@@ -204,7 +204,7 @@ _SCHEMA: dict[str, tuple[str, ...]] = {
     "sla": ("reply_within", "warn_at", "clock", "count_cc"),
     "business_hours": ("days", "start", "end", "holidays", "leave"),
     "business_hours.holidays": ("country", "subdivision"),
-    "business_hours.leave": ("from", "to"),
+    "business_hours.leave": ("from", "to", "label"),
     "clients": (
         "name",
         "domains",
@@ -456,6 +456,8 @@ def _business_hours(c: _Collector, raw: Mapping[str, Any], tz_name: str) -> Busi
             c.add(key, 'must be a table like { from = "2026-08-03", to = "2026-08-21" }')
             continue
         c.check_keys(period, "business_hours.leave", key + ".")
+        if _is_instant(period.get("from")) or _is_instant(period.get("to")):
+            continue  # the same as a [[leave]] period with instants: read by _business_leave
         first = _as_date(c, period.get("from"), key + ".from")
         last = _as_date(c, period.get("to"), key + ".to")
         if first and last:
@@ -602,6 +604,10 @@ def settings_from_mapping(
     rules, name, language = _rules(c, raw)
     if "leave" in raw:
         rules = replace(rules, leave=_leave_rules(c, raw["leave"], rules.hours.timezone, base))
+    instants = _business_leave(c, raw.get("business_hours"), rules.hours.timezone)
+    if instants:
+        spans = rules.leave.spans + instants
+        rules = replace(rules, leave=replace(rules.leave, spans=spans))
     accounts = _accounts(c, raw.get("accounts", []), base)
     store = raw.get("store", {})
     c.check_keys(store, "store", "store.")
@@ -709,6 +715,35 @@ def _leave_period(
         c.add(key, "'to' is before 'from'")
         return None
     return LeaveSpan(first, last, key, label)
+
+
+def _is_instant(value: Any) -> bool:
+    if isinstance(value, datetime):
+        return True
+    if not isinstance(value, str) or len(value.strip()) <= 10:
+        return False
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _business_leave(c: _Collector, raw: Any, tz_name: str) -> tuple[LeaveSpan, ...]:
+    """``business_hours.leave`` entries given as instants (dates stay LeavePeriods)."""
+    table = raw.get("leave") if isinstance(raw, dict) else None
+    if not isinstance(table, list):
+        return ()
+    tz = ZoneInfo(tz_name)
+    out: list[LeaveSpan] = []
+    for i, period in enumerate(table):
+        if isinstance(period, dict) and (
+            _is_instant(period.get("from")) or _is_instant(period.get("to"))
+        ):
+            span = _leave_period(c, period, f"business_hours.leave[{i}]", tz)
+            if span is not None:
+                out.append(span)
+    return tuple(out)
 
 
 def _leave_rules(c: _Collector, raw: Any, tz_name: str, base: Path) -> LeaveRules:

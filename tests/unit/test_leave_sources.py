@@ -149,6 +149,23 @@ def test_leave_as_a_table_with_periods() -> None:
     assert s.rules.leave.from_client_auto_replies
 
 
+def test_business_hours_leave_takes_instants_too() -> None:
+    s = settings_from_mapping(
+        {
+            "me": {"addresses": [ME]},
+            "business_hours": {
+                "leave": [
+                    {"from": "2026-08-03", "to": "2026-08-04", "label": "x"},
+                    {"from": "2026-08-10T14:00", "to": "2026-08-11"},
+                ]
+            },
+        }
+    )
+    assert [(p.start, p.end) for p in s.rules.hours.leave] == [(date(2026, 8, 3), date(2026, 8, 4))]
+    (span,) = s.rules.leave.spans
+    assert (span.start, span.end) == (paris(2026, 8, 10, 14), paris(2026, 8, 12))
+
+
 def test_no_leave_section_changes_nothing() -> None:
     s = settings_from_mapping({"me": {"addresses": [ME]}})
     assert not s.rules.leave.configured
