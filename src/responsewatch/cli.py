@@ -309,6 +309,22 @@ def archive_add(
 
 
 @app.command()
+def leave(
+    config: ConfigOpt,
+    fmt: Annotated[ThreadsFormat, typer.Option("--format", "-f")] = ThreadsFormat.table,
+) -> None:
+    """List the leave periods in force (config, ICS, auto-replies) and where each came from."""
+    with cli_errors():
+        from responsewatch.app.leave_app import leave_json, leave_report, print_leave
+
+        found = leave_report(config)
+        if fmt is ThreadsFormat.json:
+            _emit_json(leave_json(found))
+        else:
+            print_leave(found, out)
+
+
+@app.command()
 def version() -> None:
     """Print the version."""
     out.print(f"responsewatch {__version__}")

@@ -6,17 +6,19 @@ Secrets are never read from the TOML itself: ``password_command``, ``password_en
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import ipaddress
 import re
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from responsewatch.core.leave import LeaveRules, LeaveSpan, day_span
 from responsewatch.core.nudges import DEFAULT_KINDS, NUDGE_KINDS, QUIET_MODES
 from responsewatch.core.rules import (
     WEEKDAYS,
@@ -216,12 +218,13 @@ _SCHEMA: dict[str, tuple[str, ...]] = {
         "threading",
         "daemon",
         "notify",
+        "leave",
     ),
     "me": ("name", "addresses", "timezone", "language"),
     "sla": ("reply_within", "warn_at", "clock", "count_cc", "report_every"),
     "business_hours": ("days", "start", "end", "holidays", "leave"),
     "business_hours.holidays": ("country", "subdivision"),
-    "business_hours.leave": ("from", "to"),
+    "business_hours.leave": ("from", "to", "label"),
     "clients": (
         "name",
         "domains",
@@ -282,6 +285,18 @@ _SCHEMA: dict[str, tuple[str, ...]] = {
         "kinds",
     ),
     "threading": ("subject_fallback",),
+    "leave": (
+        "from",
+        "to",
+        "label",
+        "periods",
+        "ics_file",
+        "ics_url",
+        "ics_match",
+        "from_my_auto_replies",
+        "from_client_auto_replies",
+    ),
+    "leave.periods": ("from", "to", "label"),
 }
 
 
@@ -490,6 +505,8 @@ def _business_hours(c: _Collector, raw: Mapping[str, Any], tz_name: str) -> Busi
             c.add(key, 'must be a table like { from = "2026-08-03", to = "2026-08-21" }')
             continue
         c.check_keys(period, "business_hours.leave", key + ".")
+        if _is_instant(period.get("from")) or _is_instant(period.get("to")):
+            continue  # the same as a [[leave]] period with instants: read by _business_leave
         first = _as_date(c, period.get("from"), key + ".from")
         last = _as_date(c, period.get("to"), key + ".to")
         if first and last:
@@ -671,6 +688,12 @@ def settings_from_mapping(
     base = base or Path.cwd()
     c.check_keys(raw, "", "")
     rules, name, language = _rules(c, raw)
+    if "leave" in raw:
+        rules = replace(rules, leave=_leave_rules(c, raw["leave"], rules.hours.timezone, base))
+    instants = _business_leave(c, raw.get("business_hours"), rules.hours.timezone)
+    if instants:
+        spans = rules.leave.spans + instants
+        rules = replace(rules, leave=replace(rules.leave, spans=spans))
     accounts = _accounts(c, raw.get("accounts", []), base)
     store = raw.get("store", {})
     c.check_keys(store, "store", "store.")
@@ -748,6 +771,117 @@ def settings_from_mapping(
         where = f"{source}: " if source else ""
         raise ConfigError([f"{where}{p}" for p in c.problems])
     return settings
+
+
+def _leave_bound(c: _Collector, value: Any, key: str, tz: ZoneInfo, end: bool) -> datetime | None:
+    """A ``from``/``to`` of a leave period: a date (whole local day, ``to`` inclusive) or an
+    ISO instant (``to`` exclusive; without an offset, in me.timezone)."""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            with contextlib.suppress(ValueError):
+                value = datetime.fromisoformat(value)
+    if isinstance(value, datetime):
+        return (value if value.tzinfo is not None else value.replace(tzinfo=tz)).astimezone(UTC)
+    if isinstance(value, date):
+        return day_span(value, value, tz)[1 if end else 0]
+    c.add(key, f"expected a date like 2026-08-03 or an instant like 2026-08-03T14:00: {value!r}")
+    return None
+
+
+def _leave_period(
+    c: _Collector, table: Mapping[str, Any], key: str, tz: ZoneInfo
+) -> LeaveSpan | None:
+    first = _leave_bound(c, table.get("from"), f"{key}.from", tz, end=False)
+    last = _leave_bound(c, table.get("to"), f"{key}.to", tz, end=True)
+    label = c.get(table, "label", key + ".", str, "")
+    if first is None or last is None:
+        return None
+    if last <= first:
+        c.add(key, "'to' is before 'from'")
+        return None
+    return LeaveSpan(first, last, key, label)
+
+
+def _is_instant(value: Any) -> bool:
+    if isinstance(value, datetime):
+        return True
+    if not isinstance(value, str) or len(value.strip()) <= 10:
+        return False
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _business_leave(c: _Collector, raw: Any, tz_name: str) -> tuple[LeaveSpan, ...]:
+    """``business_hours.leave`` entries given as instants (dates stay LeavePeriods)."""
+    table = raw.get("leave") if isinstance(raw, dict) else None
+    if not isinstance(table, list):
+        return ()
+    tz = ZoneInfo(tz_name)
+    out: list[LeaveSpan] = []
+    for i, period in enumerate(table):
+        if isinstance(period, dict) and (
+            _is_instant(period.get("from")) or _is_instant(period.get("to"))
+        ):
+            span = _leave_period(c, period, f"business_hours.leave[{i}]", tz)
+            if span is not None:
+                out.append(span)
+    return tuple(out)
+
+
+def _leave_rules(c: _Collector, raw: Any, tz_name: str, base: Path) -> LeaveRules:
+    """``[[leave]]`` periods and, in any ``leave`` table, the ICS and auto-reply sources.
+
+    TOML cannot mix ``[[leave]]`` with ``[leave]``: the sources are keys of a ``[[leave]]``
+    entry without from/to, or of a ``[leave]`` table whose periods are ``[[leave.periods]]``.
+    """
+    from responsewatch.adapters.ics import (
+        DEFAULT_MATCH,
+        IcsError,
+        describe_location,
+        fetch_ics,
+        leave_from_ics,
+    )
+
+    tz = ZoneInfo(tz_name)
+    tables: list[tuple[str, Mapping[str, Any]]] = []
+    if isinstance(raw, dict):
+        c.check_keys(raw, "leave", "leave.")
+        tables.append(("leave", raw))
+        for i, period in enumerate(c.get(raw, "periods", "leave.", list, [])):
+            if isinstance(period, dict):
+                c.check_keys(period, "leave.periods", f"leave.periods[{i}].")
+                tables.append((f"leave.periods[{i}]", period))
+            else:
+                c.add(f"leave.periods[{i}]", "must be a table")
+    else:
+        tables += [(where.rstrip("."), t) for _i, where, t in _tables(c, raw, "leave")]
+    spans: list[LeaveSpan] = []
+    mine = theirs = False
+    for key, table in tables:
+        where = key + "."
+        if "from" in table or "to" in table:
+            span = _leave_period(c, table, key, tz)
+            if span is not None:
+                spans.append(span)
+        mine = c.get(table, "from_my_auto_replies", where, bool, False) or mine
+        theirs = c.get(table, "from_client_auto_replies", where, bool, False) or theirs
+        match = c.get(table, "ics_match", where, str, DEFAULT_MATCH)
+        for name, is_url in (("ics_file", False), ("ics_url", True)):
+            location = c.get(table, name, where, str, None)
+            if location is None:
+                continue
+            try:
+                data = fetch_ics(location, base=base, url=is_url)
+                source = f"{name} {describe_location(location, url=is_url)}"
+                spans += leave_from_ics(data, match=match, tz=tz, source=source, today=date.today())
+            except IcsError as exc:
+                c.add(where + name, str(exc))
+    return LeaveRules(tuple(spans), mine, theirs)
 
 
 def load_settings(path: Path) -> Settings:

@@ -143,8 +143,9 @@ def _where(f: _Formatter, thread_id: str, message_id: str) -> str:
 def _client_row(f: _Formatter, line: ClientLine) -> list[dict[str, Any]]:
     late = line.median_s is not None and line.median_s > line.reply_within_s
     p90_late = line.p90_s is not None and line.p90_s > line.reply_within_s
+    away = f.t["away_until"].format(day=f.day(line.away_until)) if line.away_until else ""
     return [
-        _cell(line.client),
+        _cell(line.client, sub=away),
         _cell(f.number(line.replies), right=True),
         _cell(f.duration(line.median_s), color=RED if late else GREEN, right=True),
         _cell(f.duration(line.p90_s), color=RED if p90_late else "", right=True),

@@ -10,10 +10,11 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from responsewatch.core.absence import format_absence
 from responsewatch.core.models import Message
 from responsewatch.errors import DataError
 from responsewatch.ports import Cursor, FolderRef
@@ -102,10 +103,17 @@ def _v_nudges(db: sqlite3.Connection) -> None:
     )
 
 
+def _v_leave_absence(db: sqlite3.Connection) -> None:
+    # The absence an out-of-office reply announces ("FIRST/LAST" local dates, core.absence),
+    # read at parse time because bodies are never stored.
+    db.execute("ALTER TABLE messages ADD COLUMN absence TEXT NOT NULL DEFAULT ''")
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v1_facts,
     _v2_keywords_and_digests,
     _v_nudges,
+    _v_leave_absence,
 )
 
 
@@ -141,7 +149,8 @@ def _split(value: str) -> tuple[str, ...]:
 
 _COLUMNS = (
     "message_id, from_addr, to_addrs, cc_addrs, subject, date_ts, arrival_ts, in_reply_to, "
-    "refs, thread_index_guid, provider_thread, automated, auto_reply, thanks_only, warnings"
+    "refs, thread_index_guid, provider_thread, automated, auto_reply, thanks_only, warnings, "
+    "absence"
 )
 
 
@@ -162,6 +171,7 @@ def _row(msg: Message, account: str, now: float) -> tuple[object, ...]:
         int(msg.auto_reply),
         int(msg.thanks_only),
         _SEP.join(msg.warnings),
+        format_absence(msg.absence),
         account,
         now,
     )
@@ -169,7 +179,7 @@ def _row(msg: Message, account: str, now: float) -> tuple[object, ...]:
 
 def _message(row: tuple[Any, ...]) -> Message:
     (mid, sender, to, cc, subject, date_ts, arrival_ts, irt, refs, guid, thread, automated,
-     auto_reply, thanks, warnings) = row  # fmt: skip
+     auto_reply, thanks, warnings, absence) = row  # fmt: skip
     # Positional construction, no conversions for empty columns, and interned strings: this
     # runs 100,000 times per recompute, and the same addresses, subjects and referenced ids
     # recur across rows (interning halves the memory the facts take).
@@ -189,7 +199,16 @@ def _message(row: tuple[Any, ...]) -> Message:
         bool(auto_reply),
         bool(thanks),
         tuple(warnings.split(_SEP)) if warnings else (),
+        _absence(absence) if absence else None,
     )
+
+
+def _absence(text: str) -> tuple[date | None, date] | None:
+    first, _, last = text.partition("/")
+    try:
+        return (date.fromisoformat(first) if first else None), date.fromisoformat(last)
+    except ValueError:
+        return None
 
 
 _intern = sys.intern
@@ -204,7 +223,7 @@ def _insert_facts(
     before = db.total_changes
     db.executemany(
         f"INSERT OR IGNORE INTO messages ({_COLUMNS}, account, ingested_at) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (_row(m, account, now) for m in messages),
     )
     added = db.total_changes - before

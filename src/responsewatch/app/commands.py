@@ -95,12 +95,8 @@ def _settings(config: Path | None, me: Sequence[str], clients: Sequence[str]) ->
         settings = settings_from_mapping({"me": {"addresses": extra_me}})
     rules = settings.rules
     added = parse_clients(clients)
-    rules = Rules(
-        me=rules.me | frozenset(extra_me),
-        clients=rules.clients + added,
-        sla=rules.sla,
-        hours=rules.hours,
-    )
+    # replace() carries every other field of Rules over (leave, cadence, ...).
+    rules = replace(rules, me=rules.me | frozenset(extra_me), clients=rules.clients + added)
     return replace(settings, rules=rules)
 
 

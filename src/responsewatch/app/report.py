@@ -184,7 +184,7 @@ def _last_update(cadence: ClientCadence | None, now: datetime) -> str:
     return f"[bold red]{text} (late)[/]" if cadence.late else text
 
 
-_STATE_STYLE = {"ok": "green", "due_soon": "yellow", "overdue": "bold red"}
+_STATE_STYLE = {"ok": "green", "due_soon": "yellow", "overdue": "bold red", "on_leave": "cyan"}
 
 
 def print_analysis(a: Analysis, console: Console, *, timezone: str = "UTC") -> None:

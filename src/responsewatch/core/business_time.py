@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 
+from responsewatch.core.leave import NO_LEAVE, Leave
 from responsewatch.core.rules import BusinessHours
 
 __all__ = ["BusinessClock"]
@@ -75,7 +76,9 @@ class BusinessClock:
         "_end",
         "_end_next_day",
         "_holidays",
+        "_hours",
         "_leave",
+        "_paused",
         "_start",
         "_subdivision",
         "_table",
@@ -83,7 +86,10 @@ class BusinessClock:
         "_years",
     )
 
-    def __init__(self, hours: BusinessHours) -> None:
+    def __init__(self, hours: BusinessHours, leave: Leave = NO_LEAVE) -> None:
+        self._hours = hours
+        # Leave as instants (DESIGN "Leave and absences"): cut out of the windows.
+        self._paused = leave
         self._tz = _zone(hours.timezone)
         self._days = _days(hours.days)
         self._start, self._end, self._end_next_day = _span(hours.start, hours.end)
@@ -94,6 +100,12 @@ class BusinessClock:
         self._holidays: dict[int, frozenset[date]] = {}
         self._years: dict[int, tuple[list[int], list[int]]] = {}
         self._table: _Table | None = None
+
+    def with_leave(self, leave: Leave) -> BusinessClock:
+        """The same business hours with ``leave`` (instants) cut out as well."""
+        if not leave:
+            return self
+        return BusinessClock(self._hours, Leave.of((*self._paused.periods(), *leave.periods())))
 
     def seconds_between(self, start: datetime, end: datetime) -> float:
         """Business seconds in [start, end); 0.0 when end <= start. Inputs are tz-aware (any tz)."""
@@ -156,6 +168,8 @@ class BusinessClock:
             ys, ye = self._year_windows(year)
             starts += ys
             ends += ye
+        if self._paused:
+            starts, ends = _cut(starts, ends, self._paused)
         cum = [0] * len(starts)
         total = 0
         for k, (s, e) in enumerate(zip(starts, ends, strict=True)):
@@ -235,6 +249,30 @@ class BusinessClock:
             else:
                 lo = mid
         return hi * _US_PER_S
+
+
+def _cut(starts: list[int], ends: list[int], leave: Leave) -> tuple[list[int], list[int]]:
+    """Windows minus leave periods (both sorted and disjoint), in one merge pass."""
+    out_s: list[int] = []
+    out_e: list[int] = []
+    ls, le = leave.starts, leave.ends
+    j = 0
+    for s, e in zip(starts, ends, strict=True):
+        while j < len(ls) and le[j] <= s:
+            j += 1
+        k = j
+        while k < len(ls) and ls[k] < e:
+            if ls[k] > s:
+                out_s.append(s)
+                out_e.append(ls[k])
+            s = max(s, le[k])
+            if le[k] >= e:
+                break
+            k += 1
+        if s < e:
+            out_s.append(s)
+            out_e.append(e)
+    return out_s, out_e
 
 
 def _to_us(dt: datetime) -> int:

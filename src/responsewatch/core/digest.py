@@ -16,7 +16,7 @@ Pure: ``now`` is passed in.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -67,6 +67,7 @@ class ClientLine:
     reply_within_s: float
     awaiting: int
     overdue: int
+    away_until: date | None = None  # the client's announced absence (leave.from_client_...)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,8 +125,19 @@ class Digest:
         )
 
 
+def _away(ins: Insights, rules: Rules) -> dict[str, date]:
+    """Clients away today, by their out-of-office replies' periods (when those are read)."""
+    if not rules.leave.from_client_auto_replies:
+        return {}
+    away: dict[str, date] = {}
+    for o in ins.out_of_office:
+        if o.return_date is not None:
+            away[o.client] = max(o.return_date, away.get(o.client, o.return_date))
+    return away
+
+
 def _client_lines(
-    analysis: Analysis, rules: Rules, window_start: datetime
+    analysis: Analysis, rules: Rules, window_start: datetime, away: Mapping[str, date]
 ) -> tuple[ClientLine, ...]:
     overrides = {c.name: c.reply_within_s for c in rules.clients if c.reply_within_s is not None}
     replies: dict[str, list[Reply]] = defaultdict(list)
@@ -150,6 +162,7 @@ def _client_lines(
                 reply_within_s=overrides.get(client, analysis.reply_within_seconds),
                 awaiting=len(states),
                 overdue=sum(1 for s in states if s is TurnState.OVERDUE),
+                away_until=away.get(client),
             )
         )
     return tuple(out)
@@ -207,7 +220,7 @@ def build_digest(
                 key=lambda g: (g.received_at, g.message_id),
             )
         ),
-        clients=_client_lines(analysis, rules, ins.window_start),
+        clients=_client_lines(analysis, rules, ins.window_start, _away(ins, rules)),
         after_hours=ins.after_hours,
         long_missions=ins.long_missions,
         quiet=ins.quiet,

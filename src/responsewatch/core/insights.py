@@ -56,6 +56,7 @@ __all__ = [
     "QuietRelationship",
     "RisingClient",
     "Trend",
+    "find_dates",
     "insights",
     "insights_json",
     "parse_return_date",
@@ -431,15 +432,15 @@ _DATE_PATTERNS = (
 )
 
 
-def parse_return_date(subject: str, received: date) -> date | None:
-    """The last date written in an out-of-office subject ("absent du 3 au 12 mars" -> 12 March).
+def find_dates(text: str, received: date) -> list[tuple[int, int, date]]:
+    """Every date written in ``text`` as (start, end, value), overlapping matches included.
 
     Numeric dates are read day first. A date without a year takes the received year, or the
     next one when that would put it more than 30 days before the message.
     """
-    found: list[tuple[int, date]] = []
+    found: list[tuple[int, int, date]] = []
     for pattern in _DATE_PATTERNS:
-        for m in pattern.finditer(subject):
+        for m in pattern.finditer(text):
             groups = m.groupdict()
             month = _MONTHS.get(groups["mn"].lower()) if groups.get("mn") else None
             if month is None:
@@ -450,11 +451,17 @@ def parse_return_date(subject: str, received: date) -> date | None:
                 year += 2000
             try:
                 value = date(year, month, int(groups["d"]))
+                if not year_text and value < received - timedelta(days=30):
+                    value = value.replace(year=year + 1)
             except ValueError:
                 continue
-            if not year_text and value < received - timedelta(days=30):
-                value = value.replace(year=year + 1)
-            found.append((m.end(), value))
+            found.append((m.start(), m.end(), value))
+    return found
+
+
+def parse_return_date(subject: str, received: date) -> date | None:
+    """The last date written in an out-of-office subject ("absent du 3 au 12 mars" -> 12 March)."""
+    found = [(end, value) for _start, end, value in find_dates(subject, received)]
     return max(found)[1] if found else None
 
 
@@ -475,6 +482,8 @@ def _out_of_office(
         if client is None or when is None or not horizon <= when <= now:
             continue
         back = parse_return_date(msg.subject, when.date())
+        if rules.leave.from_client_auto_replies and msg.absence is not None:
+            back = msg.absence[1]  # the last day away, read from the reply's own text
         if back is not None and back < today:
             continue  # already back
         known = latest.get(msg.from_addr)

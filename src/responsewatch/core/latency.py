@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from operator import itemgetter
 
+from responsewatch.core.absence import client_absences, my_leave
 from responsewatch.core.business_time import BusinessClock
 from responsewatch.core.cadence import cadences
+from responsewatch.core.leave import NO_LEAVE, Leave
 from responsewatch.core.models import (
     Acknowledged,
     Analysis,
@@ -71,8 +73,14 @@ class _Analyzer:
         clock: BusinessClock,
         now: datetime,
         acks: Mapping[str, datetime],
+        leave: Leave = NO_LEAVE,
+        absences: Mapping[str, Leave] | None = None,
     ) -> None:
         self.rules = rules
+        # DESIGN "Leave and absences": my leave pauses my clocks (``clock`` has it cut out
+        # already), a client's announced absence pauses theirs.
+        self.leave = leave
+        self.absences = absences or {}
         self.me = rules.me
         self.directory = ClientDirectory(rules)
         self.clock = clock
@@ -182,7 +190,7 @@ class _Analyzer:
                     msg.message_id,
                     mine.since,
                     when,
-                    (when - mine.since).total_seconds(),
+                    self.absences.get(client, NO_LEAVE).calendar_seconds(mine.since, when),
                 )
             )
         if msg.thanks_only:
@@ -216,7 +224,7 @@ class _Analyzer:
                 self.my_turns[client] += 1
 
     def _reply(self, conv: Conversation, turn: _OpenTurn, msg: Message, when: datetime) -> None:
-        latency = (when - turn.since).total_seconds()
+        latency = self.leave.calendar_seconds(turn.since, when)
         business = self.clock.seconds_between(turn.since, when)
         limits = self.limits(turn.client)
         on_clock = business if self.rules.sla.clock == "business" else latency
@@ -236,9 +244,13 @@ class _Analyzer:
         )
 
     def _await(self, conv: Conversation, client: str, turn: _OpenTurn) -> None:
-        age = (self.now - turn.since).total_seconds()
+        age = self.leave.calendar_seconds(turn.since, self.now)
         business = self.clock.seconds_between(turn.since, self.now)
         on_clock = business if self.rules.sla.clock == "business" else age
+        if self.leave.contains(self.now):
+            state = TurnState.ON_LEAVE
+        else:
+            state = state_for(on_clock, self.limits(client))
         self.awaiting.append(
             Awaiting(
                 thread_id=conv.thread_id,
@@ -248,7 +260,7 @@ class _Analyzer:
                 since=turn.since,
                 age_seconds=age,
                 business_age_seconds=business,
-                state=state_for(on_clock, self.limits(client)),
+                state=state,
                 message_ids=tuple(turn.message_ids),
             )
         )
@@ -314,7 +326,10 @@ def analyze(
     acks: Mapping[str, datetime] | None = None,
 ) -> Analysis:
     """Turns, replies and statistics of every conversation, as of ``now``."""
-    analyzer = _Analyzer(rules, clock, now, acks or {})
+    leave = my_leave(messages, rules) if rules.leave.configured or rules.hours.leave else NO_LEAVE
+    analyzer = _Analyzer(
+        rules, clock.with_leave(leave), now, acks or {}, leave, client_absences(messages, rules)
+    )
     conversation_count = 0
     for conv in conversations:
         conversation_count += 1

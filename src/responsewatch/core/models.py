@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date as _date
 from datetime import datetime
 from enum import StrEnum
 
@@ -33,6 +34,9 @@ class Message:
     auto_reply: bool = False
     thanks_only: bool = False
     warnings: tuple[str, ...] = ()
+    # Out-of-office replies only: the absence their text announces, local dates (first or
+    # None, last), both inclusive (core.absence).
+    absence: tuple[_date | None, _date] | None = None
 
     @property
     def participants(self) -> frozenset[str]:
@@ -59,6 +63,7 @@ class TurnState(StrEnum):
     OK = "ok"
     DUE_SOON = "due_soon"
     OVERDUE = "overdue"
+    ON_LEAVE = "on_leave"  # my leave pauses the clock at `now` (DESIGN "Leave and absences")
 
 
 @dataclass(frozen=True, slots=True)

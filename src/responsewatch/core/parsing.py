@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from email.header import decode_header
 from email.utils import getaddresses, parsedate_tz
 
+from responsewatch.core.absence import read_absence
 from responsewatch.core.classify import is_auto_reply, is_automated, is_thanks_only
 from responsewatch.core.models import Message
 
@@ -425,6 +426,12 @@ def parse_message(
     return _build(data, header, fields, warnings, internaldate, provider_thread)
 
 
+def _is_report(fields: Mapping[str, list[str]]) -> bool:
+    """Delivery reports (RFC 6522) are auto-replies too, but announce no absence."""
+    kind = (_first(fields, "content-type") or "").split(";", 1)[0].strip().lower()
+    return kind == "multipart/report"
+
+
 def _first(fields: Mapping[str, list[str]], name: str) -> str | None:
     values = fields.get(name)
     return values[0] if values else None
@@ -458,12 +465,18 @@ def _build(
         warnings.append("encoding:subject")
     thread = provider_thread or _first(fields, "x-gm-thrid")
     automated = is_automated(fields, from_addr)
+    text = ""
     try:
         text = body_text(data, header)
         thanks_only = is_thanks_only(text) if text else False
     except Exception:
         warnings.append("unparseable-body")
         thanks_only = False
+    auto_reply = is_auto_reply(fields, subject)
+    absence = None
+    sent = arrival or date
+    if auto_reply and sent is not None and not _is_report(fields):
+        absence = read_absence(subject, text, sent.date())
     return Message(
         message_id=message_id,
         from_addr=from_addr,
@@ -477,7 +490,8 @@ def _build(
         thread_index_guid=_thread_index_guid(_first(fields, "thread-index")),
         provider_thread=thread or None,
         automated=automated,
-        auto_reply=is_auto_reply(fields, subject),
+        auto_reply=auto_reply,
         thanks_only=thanks_only,
         warnings=tuple(warnings),
+        absence=absence,
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, time
 
+from responsewatch.core.leave import LeaveRules
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 FREE_MAIL_EXACT = frozenset(
@@ -69,6 +71,7 @@ class Rules:
     clients: tuple[ClientRule, ...] = ()
     sla: Sla = field(default_factory=Sla)
     hours: BusinessHours = field(default_factory=BusinessHours)
+    leave: LeaveRules = field(default_factory=LeaveRules)
 
 
 def is_free_mail(domain: str) -> bool:
