@@ -30,6 +30,13 @@ from responsewatch.adapters.imap_fetch import (
     parse_fetch,
     read_direct,
 )
+from responsewatch.adapters.imap_folders import (
+    closest_folders,
+    discover_roles,
+    list_server_folders,
+    personal_prefix,
+    role_by_name,
+)
 from responsewatch.errors import AuthFailed, ConfigError, SourceUnavailable
 from responsewatch.ports import Cursor, FolderRef, RawMessage
 
@@ -125,6 +132,7 @@ class ImapMailSource:
         self._selected: tuple[str, int] | None = None  # (folder name, its UIDVALIDITY)
         # A UID FETCH sent ahead (pipelining): ((folder, first uid), tag).
         self._inflight: tuple[tuple[str, int], bytes] | None = None
+        self._server_folders: list[str] = []
 
     # -- connection -------------------------------------------------------------------------
 
@@ -250,31 +258,37 @@ class ImapMailSource:
     # -- MailSource -------------------------------------------------------------------------
 
     def folders(self) -> list[FolderRef]:
+        """INBOX and the folders to read: ``folders = [...]`` as configured, else discovered
+        (``imap_folders``). A configured folder the server lacks is a ``ConfigError``."""
         with self._errors():
-            listing = self._conn().list_folders()
-        flags_of = {
-            _text(name): {f.lower() for f in flags if isinstance(f, bytes)}
-            for flags, _delim, name in listing
-        }
+            caps = self._caps()
+            listing = list_server_folders(self._conn(), caps)
+            prefix = personal_prefix(self._conn(), caps)
+        self._server_folders = [f.name for f in listing if f.selectable]
         acct = self._account.name
         if self._account.folders is not None:
+            flags_of = {f.name: f.flags for f in listing}
             missing = [f for f in self._account.folders if f not in flags_of and not _inbox(f)]
             if missing:
-                raise ConfigError(
-                    [
-                        f"accounts.{acct}.folders: {f!r} does not exist on the server"
-                        for f in missing
-                    ]
-                )
+                raise ConfigError([self._missing(f) for f in missing])
             return [
-                FolderRef(acct, f, _role(f, flags_of.get(f, set()))) for f in self._account.folders
+                FolderRef(acct, f, _role(f, flags_of.get(f, frozenset()), prefix))
+                for f in self._account.folders
             ]
-        refs = [FolderRef(acct, "INBOX", "inbox")]
-        for name, flags in flags_of.items():
-            role = _role(name, flags)
-            if role and role != "inbox" and b"\\noselect" not in flags:
-                refs.append(FolderRef(acct, name, role))
-        return refs
+        return [FolderRef(acct, name, role) for name, role in discover_roles(listing, prefix)]
+
+    def _missing(self, folder: str) -> str:
+        names = self._server_folders
+        near = closest_folders(folder, names)
+        hint = f"did you mean {' or '.join(repr(n) for n in near)}? " if near else ""
+        return (
+            f"accounts.{self._account.name}.folders: {folder!r} does not exist on the server; "
+            f"{hint}the server has: {', '.join(repr(n) for n in names)}"
+        )
+
+    def server_folders(self) -> list[str]:
+        """Every selectable folder the last ``folders()`` listing showed (for advice)."""
+        return list(self._server_folders)
 
     def uidvalidity(self, folder: FolderRef) -> int:
         with self._errors():
@@ -502,7 +516,9 @@ def _inbox(name: str) -> bool:
     return name.upper() == "INBOX"
 
 
-def _role(name: str, flags: set[bytes]) -> str:
+def _role(name: str, flags: frozenset[bytes], prefix: str) -> str:
     if _inbox(name):
         return "inbox"
-    return next((role for flag, role in _ROLE_FLAGS if flag in flags), "")
+    return next((role for flag, role in _ROLE_FLAGS if flag in flags), "") or role_by_name(
+        name, prefix
+    )
