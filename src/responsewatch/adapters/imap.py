@@ -264,7 +264,9 @@ class ImapMailSource:
             caps = self._caps()
             listing = list_server_folders(self._conn(), caps)
             prefix = personal_prefix(self._conn(), caps)
-        self._server_folders = [f.name for f in listing if f.selectable]
+        self._server_folders = sorted(
+            (f.name for f in listing if f.selectable), key=lambda n: (not _inbox(n), n.casefold())
+        )
         acct = self._account.name
         if self._account.folders is not None:
             flags_of = {f.name: f.flags for f in listing}
@@ -412,6 +414,9 @@ class ImapMailSource:
         """Block up to ``timeout`` s; True when new mail was signalled in ``folder``.
 
         Uses IDLE (re-issued every ``IDLE_REISSUE_S``) when offered, else polls UIDNEXT.
+        While idling it also checks every ``poll_interval`` s (DONE, NOOP, UID SEARCH):
+        some servers push EXISTS late (Courier without ``IMAP_ENHANCEDIDLE`` notices new
+        mail on its own 60 s poll), and a lost notification must cost one interval at most.
         ``after_uid``: the last UID the caller has; mail that arrived after it but before
         this call returns True at once (else it would wait for the NEXT message).
         ``stop``: checked about every second; when true, IDLE is ended (DONE) and False
@@ -419,29 +424,37 @@ class ImapMailSource:
         """
         with self._errors():
             if b"IDLE" in self._caps():
-                return self._idle(folder, timeout, after_uid, stop or _never)
+                return self._idle(folder, timeout, poll_interval, after_uid, stop or _never)
             return self._poll(folder, timeout, poll_interval, after_uid, stop or _never)
 
     def _idle(
-        self, folder: FolderRef, timeout: float, after_uid: int | None, stop: Callable[[], bool]
+        self,
+        folder: FolderRef,
+        timeout: float,
+        poll_interval: float,
+        after_uid: int | None,
+        stop: Callable[[], bool],
     ) -> bool:
         a = self._account
         client = self._conn()
         _, last_uid = self._examine(folder.name)
         if after_uid is not None and last_uid is not None and last_uid > after_uid:
             return True
+        if after_uid is not None and last_uid is None and self._uids_after(after_uid):
+            return True  # no UIDNEXT in EXAMINE (Courier): ask for the UIDs themselves
         deadline = time.monotonic() + timeout
+        reissue = min(IDLE_REISSUE_S, max(poll_interval, _STOP_CHECK_S))
         client.idle()
         idle_started = time.monotonic()
         while True:
             now = time.monotonic()
-            if now - idle_started >= IDLE_REISSUE_S:
+            if now - idle_started >= reissue:
                 _, done = client.idle_done()
-                if any(_is_new_mail(r) for r in done):
+                if any(_is_new_mail(r) for r in done) or self._news(after_uid):
                     return True
                 client.idle()
                 idle_started = now = time.monotonic()
-            chunk = min(deadline - now, IDLE_REISSUE_S - (now - idle_started), _STOP_CHECK_S)
+            chunk = min(deadline - now, reissue - (now - idle_started), _STOP_CHECK_S)
             if chunk <= 0 or stop():
                 break
             responses = client.idle_check(timeout=chunk)
@@ -454,6 +467,17 @@ class ImapMailSource:
                 return True
         _, done = client.idle_done()
         return any(_is_new_mail(r) for r in done)
+
+    def _news(self, after_uid: int | None) -> bool:
+        """Between two IDLEs: does a NOOP, or a UID SEARCH past ``after_uid``, show new mail?"""
+        _, responses = self._conn().noop()
+        if any(_is_new_mail(r) for r in responses):
+            return True
+        return after_uid is not None and self._uids_after(after_uid)
+
+    def _uids_after(self, uid: int) -> bool:
+        # "UID n:*" always matches the highest UID, even when it is below n.
+        return any(u > uid for u in self._conn().search(["UID", f"{uid + 1}:*"]))
 
     def _poll(
         self,

@@ -454,3 +454,21 @@ class SqliteStore:
             (str(a), str(k)): int(n)
             for a, k, n in self._db.execute("SELECT account, kind, count FROM sync_errors")
         }
+
+    def mail_from(self, account: str, addresses: Iterable[str]) -> tuple[bool, bool]:
+        """(the account has stored mail, some of it is from ``addresses``), case-insensitive.
+
+        Used to tell a sync that never saw the user's own mail (Sent folder not read)."""
+        wanted = sorted({a.lower() for a in addresses})
+        any_mail = self._db.execute(
+            "SELECT EXISTS(SELECT 1 FROM locations WHERE account = ?)", (account,)
+        ).fetchone()[0]
+        if not any_mail or not wanted:
+            return bool(any_mail), False
+        marks = ",".join("?" * len(wanted))
+        mine = self._db.execute(
+            "SELECT EXISTS(SELECT 1 FROM locations l JOIN messages m USING (message_id) "
+            f"WHERE l.account = ? AND lower(m.from_addr) IN ({marks}))",
+            (account, *wanted),
+        ).fetchone()[0]
+        return True, bool(mine)

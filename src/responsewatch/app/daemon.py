@@ -38,7 +38,8 @@ from responsewatch.app.archive_app import AgreementWatcher, archive_new_agreemen
 from responsewatch.app.bootstrap import App, SourceFactory, SystemClock, bootstrap, make_source
 from responsewatch.app.digest_app import schedule_digest
 from responsewatch.app.recompute import analysis_in_child
-from responsewatch.app.sync import locations_query, sync_files
+from responsewatch.app.sent_check import CHECKED_TYPES, SentAdvice, store_advice
+from responsewatch.app.sync import SyncReport, locations_query, sync_files
 from responsewatch.app.watch import AccountWorker, WatchTiming
 from responsewatch.config import AccountSettings, Settings, load_settings
 from responsewatch.core.models import Analysis, Message
@@ -289,6 +290,9 @@ class Daemon:
         self.metrics_port: int | None = None
         self._scrape_reader = _ScrapeReader(settings.store_path)
         self._digest_app: App | None = None
+        # account -> 1 while none of its synced mail is from me.addresses (Sent not read).
+        self.sent_missing: dict[str, int] = {}
+        self._sent_reads: dict[str, tuple[list[str], list[str]]] = {}
 
     def start(self) -> None:
         s = self.settings
@@ -323,6 +327,7 @@ class Daemon:
                     self.timing,
                     watch_all=account.folders is not None,
                     archiver_for=watcher.deferred,
+                    after_initial=self._sent_check_for(account),
                 )
                 worker.start()
                 self.workers.append(worker)
@@ -375,12 +380,19 @@ class Daemon:
             clear_caches()
             _release_freed_memory()
         self.snapshot.publish(analysis, at)
+        for account in [a for a, missing in self.sent_missing.items() if missing]:
+            _recheck_sent(self, account)  # the user may have fixed it, or sent a first mail
         log.info(
             "recomputed",
             messages=analysis.totals.messages,
             awaiting=len(analysis.awaiting),
             seconds=round(time.monotonic() - started, 3),
         )
+
+    def _sent_check_for(self, account: AccountSettings) -> Callable[[SyncReport], None] | None:
+        if account.type not in CHECKED_TYPES:
+            return None
+        return lambda report: _sent_check(self, account.name, report)
 
     def _serve_metrics(self) -> None:
         s = self.settings
@@ -391,6 +403,7 @@ class Daemon:
             agreements=lambda: agreements_by_client(s.archive_path),
             rules=s.rules,
             top_clients=s.metrics_top_clients,
+            sent_missing=lambda: dict(self.sent_missing),
         )
         self.metrics_server, _thread = serve_metrics(build_registry(collector), s.metrics_listen)
         self.metrics_port = int(self.metrics_server.server_port)
@@ -463,6 +476,27 @@ def _release_freed_memory() -> None:
     libc.malloc_trim(0)
 
 
+def _sent_check(daemon: Daemon, account: str, report: SyncReport) -> None:
+    """After an account's first sync: warn (log, metric) if none of its mail is from me."""
+    writer = daemon.writer
+    if writer is None or not writer.flush():
+        return
+    daemon._sent_reads[account] = (list(report.folders), list(report.server_folders))
+    _recheck_sent(daemon, account)
+
+
+def _recheck_sent(daemon: Daemon, account: str) -> None:
+    read, server = daemon._sent_reads[account]
+    store = daemon._scrape_reader
+    found = store.sent_advice(account, daemon.settings.rules.me, read, server)
+    was = daemon.sent_missing.get(account)
+    daemon.sent_missing[account] = int(found is not None)
+    if found is not None and was != 1:
+        log.warning("sent_folder_missing", account=account, folders=server, advice=found.text())
+    elif found is None and was == 1:
+        log.info("sent_folder_found", account=account)
+
+
 class _ScrapeReader:
     """Sync bookkeeping for scrapes: its own read-only connection, opened on first use (the
     writer creates the store), one scrape at a time."""
@@ -484,6 +518,12 @@ class _ScrapeReader:
     def sync_errors(self) -> dict[tuple[str, str], int]:
         with self._lock:
             return self._open().sync_errors()
+
+    def sent_advice(
+        self, account: str, me: frozenset[str], read: list[str], server: list[str]
+    ) -> SentAdvice | None:
+        with self._lock:
+            return store_advice(self._open(), account, me, read, server)
 
     def close(self) -> None:
         with self._lock:
