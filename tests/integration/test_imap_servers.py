@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.integration.test_daemon import FAST, Running, ids, wait_for
 from tests.servers.config import ME, imap_account_toml, write_config
 from tests.servers.courier import Courier
 from tests.servers.cyrus import Cyrus
@@ -213,3 +214,61 @@ def test_courier_late_idle_still_delivers_within_the_poll_interval(courier: Cour
         assert time.monotonic() - t < 2
     finally:
         src.close()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("kind", ["cyrus_debian", "cyrus_upstream"])
+def test_cyrus_idle_new_mail_in_the_store_within_5_s(
+    request: pytest.FixtureRequest, kind: str, tmp_path: Path
+) -> None:
+    server = server_of(request, kind)
+    user = server.add_user()
+    server.append(user, "INBOX", msg(1), T0)
+    server.append(user, "Sent", msg(2, ME), T0)
+    config = write_config(tmp_path, [imap_account_toml(server, user, tmp_path)])
+    db = tmp_path / "responsewatch.db"
+    run = Running(config, timing=FAST)
+    try:
+        assert run.daemon is not None
+        wait_for(lambda: ids(db) == ["s1@acme.fr", "s2@acme.fr"], 10)
+        wait_for(run.watchers_idle, 10)
+        assert {w.folder.name for a in run.daemon.workers for w in a.watchers} == {
+            "INBOX",
+            name_on(server, "Sent"),
+        }
+        time.sleep(0.3)  # the watchers are in IDLE now
+        server.append(user, "INBOX", msg(3), T0)
+        assert wait_for(lambda: "s3@acme.fr" in ids(db), 5) < 5
+        assert run.daemon.sent_missing == {"mail": 0}
+    finally:
+        run.shutdown()
+    assert run.code == 0
+
+
+@pytest.mark.timeout(60)
+def test_run_without_sent_warns_and_sets_the_metric(
+    courier: Courier, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import urllib.request
+
+    user = courier.add_user(folders=())
+    courier.append_many(user, "INBOX", [(msg(n), T0, ()) for n in range(2)])
+    config = write_config(
+        tmp_path, [imap_account_toml(courier, user, tmp_path)], daemon='recompute_every = "1s"'
+    )
+    run = Running(config, timing=FAST)
+    try:
+        assert run.daemon is not None and run.daemon.metrics_port
+        daemon = run.daemon
+        wait_for(lambda: daemon.sent_missing.get("mail") == 1, 10)
+        url = f"http://127.0.0.1:{daemon.metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            text = response.read().decode()
+        assert 'responsewatch_sent_folder_missing{account="mail"} 1.0' in text
+        # The user's first reply lands in INBOX (Bcc to self): the next recompute clears it.
+        courier.append(user, "INBOX", msg(7, ME), T0)
+        wait_for(lambda: daemon.sent_missing.get("mail") == 0, 15)
+    finally:
+        run.shutdown()
+    logged = capsys.readouterr().out
+    assert "sent_folder_missing" in logged and "sent_folder_found" in logged

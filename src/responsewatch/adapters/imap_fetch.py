@@ -68,6 +68,7 @@ _SEED_SHAPES: tuple[re.Pattern[bytes], ...] = tuple(
     )
 )
 _shapes = _SEED_SHAPES
+_last_shape = _SEED_SHAPES[0]
 
 
 def read_direct(imap: imaplib.IMAP4, tag: bytes) -> list[tuple[bytes, list[bytes]]]:
@@ -131,9 +132,14 @@ def fetch_groups(data: list[Any]) -> Iterator[tuple[bytes, list[bytes]]]:
 
 
 def parse_fetch(folder: FolderRef, text: bytes, literals: list[bytes]) -> RawMessage | None:
+    global _last_shape
+    m = _last_shape.match(text)  # a mailbox's answers nearly all have one shape
+    if m is not None:
+        return _from_shape(folder, m, literals)
     for shape in _shapes:
         m = shape.match(text)
         if m is not None:  # one regex instead of a token walk
+            _last_shape = shape
             return _from_shape(folder, m, literals)
     raw, order = _parse_items(folder, text, literals)
     if raw is not None:
