@@ -88,13 +88,14 @@ def test_auto_finds_sent_and_archive_on_every_server(
 
 
 def test_cyrus_roles_hidden_from_plain_list_are_asked_for(cyrus_upstream: Cyrus) -> None:
-    user = cyrus_upstream.add_user()
+    user = cyrus_upstream.add_user(folders=())
     with cyrus_upstream.session(user) as c:
+        cyrus_upstream.create(c, "Mes envois", "Sent")  # a name no guess would find
         plain = {name: flags for flags, _d, name in c.list_folders()}
-    assert b"\\Sent" not in plain["Sent"]  # what made "auto" read INBOX alone before
+    assert b"\\Sent" not in plain["Mes envois"]  # what made "auto" read INBOX alone before
     src = source(cyrus_upstream, user)
     try:
-        assert ("Sent", "sent") in {(f.name, f.role) for f in src.folders()}
+        assert ("Mes envois", "sent") in {(f.name, f.role) for f in src.folders()}
     finally:
         src.close()
 

@@ -184,10 +184,11 @@ class Courier:
 
     def close(self) -> None:
         try:
+            # Throwaway servers: a short grace, then SIGKILL (authdaemond alone lingers 2 s).
             for proc in self._procs:
-                _stop_group(proc)
+                _stop_group(proc, timeout=0.3)
             if self._auth is not None:
-                _stop_group(self._auth)
+                _stop_group(self._auth, timeout=0.3)
                 _AUTH_SOCKET.unlink(missing_ok=True)
         finally:
             with contextlib.suppress(OSError, subprocess.SubprocessError):
