@@ -218,11 +218,8 @@ def test_courier_late_idle_still_delivers_within_the_poll_interval(courier: Cour
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("kind", ["cyrus_debian", "cyrus_upstream"])
-def test_cyrus_idle_new_mail_in_the_store_within_5_s(
-    request: pytest.FixtureRequest, kind: str, tmp_path: Path
-) -> None:
-    server = server_of(request, kind)
+def test_cyrus_idle_new_mail_in_the_store_within_5_s(cyrus_debian: Cyrus, tmp_path: Path) -> None:
+    server = cyrus_debian
     user = server.add_user()
     server.append(user, "INBOX", msg(1), T0)
     server.append(user, "Sent", msg(2, ME), T0)
