@@ -270,3 +270,17 @@ def test_run_without_sent_warns_and_sets_the_metric(
         run.shutdown()
     logged = capsys.readouterr().out
     assert "sent_folder_missing" in logged and "sent_folder_found" in logged
+
+
+def test_hostile_folder_names_are_printed_not_interpreted(
+    cyrus_debian: Cyrus, tmp_path: Path
+) -> None:
+    user = cyrus_debian.add_user(folders=())
+    with cyrus_debian.session(user) as c:
+        c.create_folder("INBOX.[bold]Factures")  # rich markup: would vanish unescaped
+    cyrus_debian.append(user, "INBOX", msg(1), T0)
+    config = write_config(tmp_path, [imap_account_toml(cyrus_debian, user, tmp_path)])
+    for command in (["check"], ["sync", "--once"]):
+        result = invoke(*command, "--config", str(config))
+        assert result.exit_code == (2 if command == ["check"] else 0), result.output
+        assert 'folders = ["INBOX", "INBOX.[bold]Factures"]' in " ".join(result.output.split())

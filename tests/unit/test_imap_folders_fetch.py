@@ -17,6 +17,7 @@ from responsewatch.adapters.imap_folders import (
     discover_roles,
     role_by_name,
 )
+from responsewatch.app.sent_check import advice
 from responsewatch.ports import FolderRef
 
 F = FolderRef("a", "INBOX", "inbox")
@@ -135,3 +136,19 @@ def test_odd_values_still_parse_and_shapes_stay_bounded() -> None:
     assert len(imap_fetch._shapes) <= imap_fetch._MAX_SHAPES
     unsolicited = b"4 (FLAGS (\\Seen) UID 8)"
     assert imap_fetch.parse_fetch(F, unsolicited, []) is None
+
+
+# -- the advice when no mail from me was read -------------------------------------------
+
+
+def test_advice_guesses_the_sent_folder_and_ignores_drafts_and_trash() -> None:
+    me = frozenset({"claire@martin-conseil.fr"})
+    server = ["INBOX", "INBOX.Brouillons", "INBOX.Corbeille", "INBOX.Mes envois"]
+    found = advice("mail", me, ["INBOX"], server)
+    assert found.guess() == "INBOX.Mes envois"
+    assert found.folders_line() == 'folders = ["INBOX", "INBOX.Mes envois"]'
+    assert "the server has INBOX, INBOX.Brouillons" in found.text()
+    assert advice("mail", me, ["INBOX"], ["INBOX", "Sent Items"]).guess() == "Sent Items"
+    many = advice("mail", me, ["INBOX"], ["INBOX", "Clients", "Factures"])
+    assert many.guess() is None  # no folder stands out: say so rather than guess wrong
+    assert '"<the folder your sent mail is in>"' in many.folders_line()
