@@ -284,3 +284,21 @@ def test_hostile_folder_names_are_printed_not_interpreted(
         result = invoke(*command, "--config", str(config))
         assert result.exit_code == (2 if command == ["check"] else 0), result.output
         assert 'folders = ["INBOX", "INBOX.[bold]Factures"]' in " ".join(result.output.split())
+
+
+def test_real_inbox_with_a_cc_to_self_is_still_not_enough(courier: Courier, tmp_path: Path) -> None:
+    """Enron's arnold-j inbox (real mail) holds one message from him among 142: without
+    his sent folder, check must still refuse."""
+    from tests.corpus.test_parsing_corpus import ENRON
+    from tests.support.enron import CORPUS, messages
+
+    user = courier.add_user(folders=())
+    inbox = messages(CORPUS / "arnold-j" / "inbox.mbox.gz")
+    assert len(inbox) == 142
+    courier.append_many(user, "INBOX", inbox)
+    me = ENRON["arnold-j"]
+    config = write_config(tmp_path, [imap_account_toml(courier, user, tmp_path)])
+    config.write_text(config.read_text().replace(ME, me))
+    result = invoke("check", "--config", str(config))
+    assert result.exit_code == 2, result.output
+    assert f"no folder read holds mail from you ({me})" in " ".join(result.output.split())

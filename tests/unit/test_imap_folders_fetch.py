@@ -17,7 +17,7 @@ from responsewatch.adapters.imap_folders import (
     discover_roles,
     role_by_name,
 )
-from responsewatch.app.sent_check import advice
+from responsewatch.app.sent_check import advice, reads_my_mail
 from responsewatch.ports import FolderRef
 
 F = FolderRef("a", "INBOX", "inbox")
@@ -53,6 +53,8 @@ def test_localised_names_and_modified_utf7() -> None:
     for sent in (name, "Gesendete Objekte", "Envoyés", "[Gmail]/Sent Mail", "sent items"):
         assert role_by_name(sent, "") == "sent", sent
     assert role_by_name("INBOX.Gesendet", "INBOX.") == "sent"
+    for export in ("sent_items", "_sent_mail", "INBOX.sent_items", "Sent-Mail"):  # Enron, ...
+        assert role_by_name(export, "INBOX.") == "sent", export
     assert role_by_name("[Gmail]/All Mail", "") == "all"
     assert role_by_name("Factures", "") == role_by_name("INBOX", "INBOX.") == ""
 
@@ -152,3 +154,11 @@ def test_advice_guesses_the_sent_folder_and_ignores_drafts_and_trash() -> None:
     many = advice("mail", me, ["INBOX"], ["INBOX", "Clients", "Factures"])
     assert many.guess() is None  # no folder stands out: say so rather than guess wrong
     assert '"<the folder your sent mail is in>"' in many.folders_line()
+
+
+def test_reads_my_mail_needs_a_sent_like_folder_or_a_fair_share() -> None:
+    assert reads_my_mail({}) is None and reads_my_mail({"INBOX": (0, 0)}) is None
+    assert reads_my_mail({"INBOX": (142, 1)}) is False  # a Cc to self (Enron arnold-j)
+    assert reads_my_mail({"INBOX": (142, 1), "INBOX.sent_items": (200, 200)}) is True
+    assert reads_my_mail({"INBOX": (90, 0), "[Gmail]/All Mail": (100, 30)}) is True
+    assert reads_my_mail({"INBOX": (300, 0), "Mes envois": (1, 1)}) is True

@@ -34,7 +34,6 @@ _NAMES: dict[str, tuple[str, ...]] = {
         "Sent Items",
         "Sent Messages",
         "Sent Mail",
-        "Sent-Mail",
         "Sent Mail Items",
         "Éléments envoyés",
         "Envoyés",
@@ -96,7 +95,9 @@ _NAMES: dict[str, tuple[str, ...]] = {
 
 
 def _key(name: str) -> str:
-    return unicodedata.normalize("NFC", name).casefold()
+    # "sent_items", "_sent_mail", "Sent-Mail": exports and old clients spell spaces so.
+    text = unicodedata.normalize("NFC", name).casefold().replace("_", " ").replace("-", " ")
+    return " ".join(text.split())
 
 
 _BY_NAME = {_key(n): role for role, names in _NAMES.items() for n in names}

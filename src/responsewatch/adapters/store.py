@@ -455,20 +455,16 @@ class SqliteStore:
             for a, k, n in self._db.execute("SELECT account, kind, count FROM sync_errors")
         }
 
-    def mail_from(self, account: str, addresses: Iterable[str]) -> tuple[bool, bool]:
-        """(the account has stored mail, some of it is from ``addresses``), case-insensitive.
+    def mail_from(self, account: str, addresses: Iterable[str]) -> dict[str, tuple[int, int]]:
+        """folder -> (messages stored from it, of which from ``addresses``) for ``account``.
 
-        Used to tell a sync that never saw the user's own mail (Sent folder not read)."""
-        wanted = sorted({a.lower() for a in addresses})
-        any_mail = self._db.execute(
-            "SELECT EXISTS(SELECT 1 FROM locations WHERE account = ?)", (account,)
-        ).fetchone()[0]
-        if not any_mail or not wanted:
-            return bool(any_mail), False
+        Tells a sync that never saw the user's own mail (Sent folder not read)."""
+        wanted = sorted({a.lower() for a in addresses}) or [""]
         marks = ",".join("?" * len(wanted))
-        mine = self._db.execute(
-            "SELECT EXISTS(SELECT 1 FROM locations l JOIN messages m USING (message_id) "
-            f"WHERE l.account = ? AND lower(m.from_addr) IN ({marks}))",
-            (account, *wanted),
-        ).fetchone()[0]
-        return True, bool(mine)
+        rows = self._db.execute(
+            "SELECT l.folder, COUNT(*), COALESCE(SUM(lower(m.from_addr) IN "
+            f"({marks})), 0) FROM locations l JOIN messages m USING (message_id) "
+            "WHERE l.account = ? GROUP BY l.folder",
+            (*wanted, account),
+        )
+        return {str(folder): (int(n), int(mine)) for folder, n, mine in rows}

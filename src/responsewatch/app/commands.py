@@ -23,7 +23,13 @@ from responsewatch.adapters.files import ReadStats
 from responsewatch.adapters.store import SqliteStore
 from responsewatch.app.bootstrap import FixedClock, bootstrap
 from responsewatch.app.pipeline import Corpus, compute, conversations_of, load_corpus
-from responsewatch.app.sent_check import CHECKED_TYPES, advice, sample_from_me, sent_missing
+from responsewatch.app.sent_check import (
+    CHECKED_TYPES,
+    advice,
+    reads_my_mail,
+    sample_from_me,
+    sent_missing,
+)
 from responsewatch.app.sync import alias_warnings
 from responsewatch.config import Settings, load_settings, settings_from_mapping
 from responsewatch.core.insights import insights_json
@@ -334,8 +340,8 @@ def _check_account(settings: Settings, name: str) -> list[str]:
         lines += [f"will read {f.name}" + (f" ({f.role})" if f.role else "") for f in folders]
         aliases = alias_warnings(source, settings.rules.me)
         if account.type in CHECKED_TYPES:
-            seen, found = sample_from_me(source, folders, settings.rules.me)
-            if seen and not found:
+            found = reads_my_mail(sample_from_me(source, folders, settings.rules.me))
+            if found is False:
                 server = getattr(source, "server_folders", list)()
                 read = [f.name for f in folders]
                 raise ConfigError(advice(name, settings.rules.me, read, server, aliases).text())
