@@ -351,8 +351,8 @@ class ResponsewatchCollector:
         if self._sent_missing is not None:
             missing = GaugeMetricFamily(
                 "responsewatch_sent_folder_missing",
-                "1 while none of the account's synced mail is from me.addresses "
-                "(its Sent folder is not read: add it to folders)",
+                "1 while the account's synced mail shows none of my own (no folder mostly "
+                "from me.addresses, under 10% overall): its Sent folder is not read",
                 labels=["account"],
             )
             for account, flag in sorted(self._sent_missing().items()):

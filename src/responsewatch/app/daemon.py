@@ -290,7 +290,7 @@ class Daemon:
         self.metrics_port: int | None = None
         self._scrape_reader = _ScrapeReader(settings.store_path)
         self._digest_app: App | None = None
-        # account -> 1 while none of its synced mail is from me.addresses (Sent not read).
+        # account -> 1 while its synced mail shows none of mine (sent_check: Sent not read).
         self.sent_missing: dict[str, int] = {}
         self._sent_reads: dict[str, tuple[list[str], list[str]]] = {}
 
@@ -477,7 +477,7 @@ def _release_freed_memory() -> None:
 
 
 def _sent_check(daemon: Daemon, account: str, report: SyncReport) -> None:
-    """After an account's first sync: warn (log, metric) if none of its mail is from me."""
+    """After an account's first sync: warn (log, metric) if its mail shows none of mine."""
     writer = daemon.writer
     if writer is None or not writer.flush():
         return

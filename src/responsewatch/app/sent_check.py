@@ -2,8 +2,8 @@
 
 A sync that reads INBOX but not the folder the user's replies are in computes a confident,
 entirely wrong answer (every client message looks unanswered). So ``check`` samples the
-folders it will read, and ``sync``/``run`` look at what was stored: if none of it comes
-from ``me.addresses``, they say so loudly, naming the server's folders and the
+folders it will read, and ``sync``/``run`` look at what was stored: if too little of it
+comes from ``me.addresses`` (``reads_my_mail``), they say so loudly, naming the server's folders and the
 ``folders = [...]`` line that fixes it.
 """
 
@@ -153,7 +153,7 @@ def store_advice(
 def sent_missing(
     store: _MailFrom, settings: Settings, reports: Iterable[SyncReport]
 ) -> list[SentAdvice]:
-    """After ``sync --once``: an advice for each checked account whose mail has none of ours."""
+    """After ``sync --once``: an advice for each checked account whose mail shows none of ours."""
     types = {a.name: a.type for a in settings.accounts}
     out = []
     for r in reports:
