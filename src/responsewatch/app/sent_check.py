@@ -3,8 +3,8 @@
 A sync that reads INBOX but not the folder the user's replies are in computes a confident,
 entirely wrong answer (every client message looks unanswered). So ``check`` samples the
 folders it will read, and ``sync``/``run`` look at what was stored: if too little of it
-comes from ``me.addresses`` (``reads_my_mail``), they say so loudly, naming the server's folders and the
-``folders = [...]`` line that fixes it.
+comes from ``me.addresses`` (``reads_my_mail``), they say so loudly, naming the server's
+folders and the ``folders = [...]`` line that fixes it.
 """
 
 from __future__ import annotations
