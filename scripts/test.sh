@@ -14,6 +14,11 @@ command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 command -v amtool >/dev/null 2>&1 || need_apt+=(prometheus-alertmanager)
 command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium fonts-dejavu-core)
+# Cyrus and Courier interoperability tests: only their helper packages are installed (the
+# server packages conflict with dovecot-imapd and are unpacked below instead).
+command -v cyrmaster >/dev/null 2>&1 || need_apt+=(cyrus-common cyrus-admin sasl2-bin libsasl2-modules)
+command -v makeuserdb >/dev/null 2>&1 || need_apt+=(courier-authlib courier-authdaemon courier-authlib-userdb)
+dpkg -s libcourier-unicode4 libgamin0 >/dev/null 2>&1 || need_apt+=(libcourier-unicode4 libgamin0 gamin)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== installing system packages: ${need_apt[*]}"
   # Packages try to start their services on install; tests start their own throwaway ones.
@@ -22,8 +27,30 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     $SUDO chmod +x /usr/sbin/policy-rc.d
   fi
   $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
-    "${need_apt[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+    --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+# Never `apt-get install cyrus-imapd` or `courier-imap`: they REMOVE dovecot-imapd
+# (Conflicts: imap-server). Their debs are downloaded and unpacked outside the repo; the
+# fixtures in tests/servers/ run the binaries from there (RW_TEST_DEBS overrides the place).
+DEBS=${RW_TEST_DEBS:-/var/cache/responsewatch-test}
+if [ ! -x "$DEBS/cyrus-imapd/usr/lib/cyrus/bin/imapd" ] || [ ! -x "$DEBS/courier-imap/usr/bin/imapd" ] \
+   || [ ! -x "$DEBS/courier-base/usr/sbin/couriertcpd" ]; then
+  echo "== unpacking cyrus-imapd, courier-imap, courier-base into $DEBS"
+  $SUDO mkdir -p "$DEBS"
+  (cd "$DEBS" && $SUDO apt-get download cyrus-imapd courier-imap courier-base >/dev/null 2>&1) || {
+    $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
+    (cd "$DEBS" && $SUDO apt-get download cyrus-imapd courier-imap courier-base >/dev/null)
+  }
+  for pkg in cyrus-imapd courier-imap courier-base; do
+    $SUDO dpkg-deb -x "$(ls "$DEBS/${pkg}"_*.deb | tail -1)" "$DEBS/$pkg"
+  done
+fi
+# The Courier fixture authenticates through authdaemond's userdb module (its own file
+# under /etc/courier/userdb/, removed after the tests).
+if ! grep -q '^authmodulelist="authuserdb"' /etc/courier/authdaemonrc; then
+  $SUDO sed -i 's/^authmodulelist=.*/authmodulelist="authuserdb"/' /etc/courier/authdaemonrc
 fi
 
 PY=${PYTHON:-python3}

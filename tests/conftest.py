@@ -7,6 +7,8 @@ from collections.abc import Iterator
 import pytest
 import structlog
 
+from tests.servers.courier import Courier
+from tests.servers.cyrus import Cyrus
 from tests.servers.dovecot import Dovecot
 
 
@@ -18,6 +20,30 @@ def dovecot() -> Iterator[Dovecot]:
     restarts a server starts its own instead.
     """
     server = Dovecot.start_new()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def cyrus_debian() -> Iterator[Cyrus]:
+    """Cyrus 3.6 as Debian ships it: ``INBOX.Sent``, roles in plain LIST."""
+    server = Cyrus.start_new("debian")
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def cyrus_upstream() -> Iterator[Cyrus]:
+    """Cyrus 3.6 with the upstream namespace (``Sent``) and ``specialusealways: 0``."""
+    server = Cyrus.start_new("upstream")
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def courier() -> Iterator[Courier]:
+    """Courier-IMAP 5.0: no SPECIAL-USE, ``INBOX.`` namespace, two IDLE flavours."""
+    server = Courier.start_new()
     yield server
     server.close()
 

@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Protocol
 
 import pytest
+from tests.servers.courier import Courier
+from tests.servers.cyrus import Cyrus
 from tests.servers.dovecot import Dovecot, MailUser
 
 from responsewatch.adapters.imap import ImapAccount, ImapMailSource
@@ -37,6 +39,10 @@ class MailWorld(Protocol):
 
     def recreate(self, folder: str) -> None: ...
 
+    def name(self, folder: str) -> str:
+        """The server's name for a logical folder ("Sent" -> "INBOX.Sent" on Courier)."""
+        ...
+
     def source(self, *, batch_size: int = 500) -> WatchedSource: ...
 
     def close(self) -> None: ...
@@ -60,6 +66,9 @@ class MemoryWorld:
     def recreate(self, folder: str) -> None:
         self._src.recreate_folder(self._refs[folder])
 
+    def name(self, folder: str) -> str:
+        return folder
+
     def source(self, *, batch_size: int = 500) -> WatchedSource:
         return self._src  # no batching to get wrong in memory
 
@@ -67,10 +76,11 @@ class MemoryWorld:
         self._src.close()
 
 
-class DovecotWorld:
-    kind = "dovecot"
+class ServerWorld:
+    """A real IMAP server (Dovecot, Cyrus, Courier) through ``ImapMailSource``."""
 
-    def __init__(self, server: Dovecot) -> None:
+    def __init__(self, kind: str, server: Dovecot | Cyrus | Courier) -> None:
+        self.kind = kind
         self._server = server
         self.user: MailUser = server.add_user()
         self._sources: list[ImapMailSource] = []
@@ -82,6 +92,10 @@ class DovecotWorld:
 
     def recreate(self, folder: str) -> None:
         self._server.recreate_folder(self.user, folder)
+
+    def name(self, folder: str) -> str:
+        mapping = getattr(self._server, "folder", None)
+        return mapping(folder) if mapping is not None else folder
 
     def source(self, *, batch_size: int = 500) -> WatchedSource:
         password = self.user.password
@@ -104,14 +118,24 @@ class DovecotWorld:
             src.close()
 
 
+SERVERS = ("dovecot", "cyrus_debian", "cyrus_upstream", "courier")
 FACTORIES: dict[str, Callable[[pytest.FixtureRequest], MailWorld]] = {
     "memory": lambda request: MemoryWorld(),
-    # getfixturevalue: a run selecting only "memory" never starts Dovecot.
-    "dovecot": lambda request: DovecotWorld(request.getfixturevalue("dovecot")),
+    # getfixturevalue: a run selecting only "memory" never starts a server.
+    **{
+        kind: (lambda request, kind=kind: ServerWorld(kind, request.getfixturevalue(kind)))  # type: ignore[misc]
+        for kind in SERVERS
+    },
 }
 
 
-@pytest.fixture(params=["memory", pytest.param("dovecot", marks=pytest.mark.dovecot)])
+@pytest.fixture(
+    params=[
+        "memory",
+        pytest.param("dovecot", marks=pytest.mark.dovecot),
+        *(pytest.param(k, marks=pytest.mark.interop) for k in SERVERS[1:]),
+    ]
+)
 def world(request: pytest.FixtureRequest) -> Iterator[MailWorld]:
     w = FACTORIES[request.param](request)
     yield w

@@ -7,6 +7,8 @@ import time
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
+from imapclient.exceptions import IMAPClientError
+
 from responsewatch.errors import SourceUnavailable
 from responsewatch.ports import Cursor, FolderRef, MailSource
 
@@ -34,7 +36,7 @@ def folder(src: MailSource, role: str) -> FolderRef:
 
 def test_folders_include_inbox_and_sent_with_roles(world: MailWorld) -> None:
     refs = world.source().folders()
-    assert {(f.name, f.role) for f in refs} >= {("INBOX", "inbox"), ("Sent", "sent")}
+    assert {(f.name, f.role) for f in refs} >= {("INBOX", "inbox"), (world.name("Sent"), "sent")}
     assert all(f.account == "acct" for f in refs)
     assert len({f.name for f in refs}) == len(refs)
 
@@ -178,8 +180,20 @@ def test_malformed_messages_still_come_back_whole(world: MailWorld) -> None:
         b"Subject: =?bogus?Q?x?=\r\nFrom: \xff\xfe broken <<@>>\r\n\r\n\xe9t\xe9 8-bit body\r\n",
         b"Subject: only a header, no body\r\n",
     ]
+    stored = []
     for data in odd:
-        world.append("INBOX", data, T0)
+        try:
+            world.append("INBOX", data, T0)
+        except IMAPClientError:  # Cyrus refuses a header-less message at APPEND
+            assert world.kind.startswith("cyrus") and not data.startswith(b"Subject")
+            continue
+        stored.append(data)
     src = world.source()
     got = list(src.fetch_since(folder(src, "inbox"), None))
-    assert [r.data for r in got] == odd
+    assert len(stored) >= 2 and len(got) == len(stored)
+    for r, data in zip(got, stored, strict=True):
+        if world.kind == "courier" and b"\r\n\r\n" not in data:
+            # Courier ends a header section that has no blank line with a bare CR.
+            assert r.data.rstrip(b"\r\n") == data.rstrip(b"\r\n")
+        else:
+            assert r.data == data

@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from tests.integration.test_imap_readonly import FakeGmail
 from tests.servers.config import ME, imap_account_toml, write_config
+from tests.servers.courier import Courier
+from tests.servers.cyrus import Cyrus
 from tests.servers.dovecot import Dovecot, MailUser
 from tests.support.mailgen import generate, write_maildir
 from typer.testing import CliRunner
@@ -28,6 +30,7 @@ from responsewatch.ports import FolderRef, RawMessage
 pytestmark = pytest.mark.dovecot
 
 NOW = "2026-11-20T11:00:00+01:00"
+INTEROP = ("cyrus_debian", "cyrus_upstream", "courier")
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
 
@@ -58,24 +61,50 @@ def imap_source(server: Dovecot, user: MailUser, **kw: Any) -> ImapMailSource:
     )  # fmt: skip
 
 
+def snapshot(server: Dovecot | Cyrus | Courier, user: MailUser) -> dict[str, Any]:
+    """Flags per UID (without the per-session \\Recent) and, with CONDSTORE, HIGHESTMODSEQ."""
+    out: dict[str, Any] = {}
+    with server.session(user) as c:
+        items = [b"UIDVALIDITY", b"MESSAGES"]
+        if b"CONDSTORE" in c.capabilities():
+            items.append(b"HIGHESTMODSEQ")
+        for _flags, _delim, name in c.list_folders():
+            status = c.folder_status(name, items)
+            if not status[b"MESSAGES"]:  # Courier: an empty folder's UIDVALIDITY is not kept
+                status.pop(b"UIDVALIDITY")
+            c.select_folder(name, readonly=True)
+            flags = {u: set(f) - {b"\\Recent"} for u, f in c.get_flags(c.search(["ALL"])).items()}
+            out[name] = (status, flags)
+    return out
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["dovecot", *(pytest.param(k, marks=pytest.mark.interop) for k in INTEROP)],
+)
 def test_sync_once_then_report_equals_analyze_on_the_same_files(
-    dovecot: Dovecot, tmp_path: Path
+    request: pytest.FixtureRequest, kind: str, tmp_path: Path
 ) -> None:
+    server: Dovecot | Cyrus | Courier = request.getfixturevalue(kind)
     messages = generate(40)
-    user = dovecot.add_user()
+    user = server.add_user()
     for folder in ("INBOX", "Sent"):
-        dovecot.append_many(
+        server.append_many(
             user, folder, [(m.data, m.internaldate, ()) for m in messages if m.folder == folder]
         )
-    account = imap_account_toml(dovecot, user, tmp_path, tls="implicit", batch_size=50)
+    before = snapshot(server, user)
+    tls = "implicit" if isinstance(server, Dovecot) else "none-loopback-only"
+    account = imap_account_toml(server, user, tmp_path, tls=tls, batch_size=50)
     config = write_config(tmp_path, [account])
 
     synced = invoke("sync", "--config", str(config), "--once")
     assert synced.exit_code == 0, synced.output
+    assert "warning" not in synced.output  # Sent found, mail from me in it
     store = SqliteStore.open(tmp_path / "responsewatch.db", readonly=True)
+    sent = "Sent" if isinstance(server, Dovecot) else server.folder("Sent")
     try:
         stored = store.message_count()
-        cursors = {f: store.cursor(FolderRef("mail", f)) for f in ("INBOX", "Sent")}
+        cursors = {f: store.cursor(FolderRef("mail", f)) for f in ("INBOX", sent)}
     finally:
         store.close()
     assert all(c is not None and c.last_uid > 0 for c in cursors.values()), cursors
@@ -97,6 +126,7 @@ def test_sync_once_then_report_equals_analyze_on_the_same_files(
     # A second run is incremental: nothing new, nothing doubled.
     again = invoke("sync", "--config", str(config), "--once")
     assert again.exit_code == 0 and "0 read" in again.output
+    assert snapshot(server, user) == before  # no flag set, HIGHESTMODSEQ unchanged
 
 
 def test_keywords_are_stored_when_fetched_and_when_set_later(
@@ -217,7 +247,7 @@ def test_check_logs_in_lists_folders_and_warns_about_aliases(
 ) -> None:
     user = dovecot.add_user()
     alias = msg(9, sender="claire.martin@old-domain.fr")
-    dovecot.append_many(user, "Sent", [(alias, T0, ())])
+    dovecot.append_many(user, "Sent", [(alias, T0, ()), (msg(10, ME, mid="me@x"), T0, ())])
     good = write_config(tmp_path, [imap_account_toml(dovecot, user, tmp_path, tls="implicit")])
     result = invoke("check", "--config", str(good))
     assert result.exit_code == 0, result.output

@@ -6,6 +6,8 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from tests.servers.courier import Courier
+from tests.servers.cyrus import Cyrus
 from tests.servers.dovecot import HOST, Dovecot, MailUser
 
 __all__ = ["imap_account_toml", "write_config"]
@@ -37,7 +39,7 @@ def _q(value: object) -> str:
 
 
 def imap_account_toml(
-    server: Dovecot,
+    server: Dovecot | Cyrus | Courier,
     user: MailUser,
     directory: Path,
     *,
@@ -51,17 +53,20 @@ def imap_account_toml(
     secret = directory / f"{name}.password"
     secret.write_text((password if password is not None else user.password) + "\n")
     secret.chmod(0o600)
+    implicit = isinstance(server, Dovecot) and tls == "implicit"
+    port = server.imaps_port if implicit else server.imap_port
     lines = [
         "[[accounts]]",
         f"name = {_q(name)}",
         'type = "imap"',
         f"host = {_q(HOST)}",
-        f"port = {server.imaps_port if tls == 'implicit' else server.imap_port}",
+        f"port = {port}",
         f"tls = {_q(tls)}",
         f"username = {_q(user.name)}",
         f"password_file = {_q(secret)}",
     ]
     if tls != "none-loopback-only":
+        assert isinstance(server, Dovecot), "only the test Dovecot serves TLS"
         lines.append(f"ca_file = {_q(server.cert_path)}")
     if batch_size is not None:
         lines.append(f"batch_size = {batch_size}")

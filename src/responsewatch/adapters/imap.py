@@ -30,6 +30,13 @@ from responsewatch.adapters.imap_fetch import (
     parse_fetch,
     read_direct,
 )
+from responsewatch.adapters.imap_folders import (
+    closest_folders,
+    discover_roles,
+    list_server_folders,
+    personal_prefix,
+    role_by_name,
+)
 from responsewatch.errors import AuthFailed, ConfigError, SourceUnavailable
 from responsewatch.ports import Cursor, FolderRef, RawMessage
 
@@ -125,6 +132,7 @@ class ImapMailSource:
         self._selected: tuple[str, int] | None = None  # (folder name, its UIDVALIDITY)
         # A UID FETCH sent ahead (pipelining): ((folder, first uid), tag).
         self._inflight: tuple[tuple[str, int], bytes] | None = None
+        self._server_folders: list[str] = []
 
     # -- connection -------------------------------------------------------------------------
 
@@ -250,31 +258,39 @@ class ImapMailSource:
     # -- MailSource -------------------------------------------------------------------------
 
     def folders(self) -> list[FolderRef]:
+        """INBOX and the folders to read: ``folders = [...]`` as configured, else discovered
+        (``imap_folders``). A configured folder the server lacks is a ``ConfigError``."""
         with self._errors():
-            listing = self._conn().list_folders()
-        flags_of = {
-            _text(name): {f.lower() for f in flags if isinstance(f, bytes)}
-            for flags, _delim, name in listing
-        }
+            caps = self._caps()
+            listing = list_server_folders(self._conn(), caps)
+            prefix = personal_prefix(self._conn(), caps)
+        self._server_folders = sorted(
+            (f.name for f in listing if f.selectable), key=lambda n: (not _inbox(n), n.casefold())
+        )
         acct = self._account.name
         if self._account.folders is not None:
+            flags_of = {f.name: f.flags for f in listing}
             missing = [f for f in self._account.folders if f not in flags_of and not _inbox(f)]
             if missing:
-                raise ConfigError(
-                    [
-                        f"accounts.{acct}.folders: {f!r} does not exist on the server"
-                        for f in missing
-                    ]
-                )
+                raise ConfigError([self._missing(f) for f in missing])
             return [
-                FolderRef(acct, f, _role(f, flags_of.get(f, set()))) for f in self._account.folders
+                FolderRef(acct, f, _role(f, flags_of.get(f, frozenset()), prefix))
+                for f in self._account.folders
             ]
-        refs = [FolderRef(acct, "INBOX", "inbox")]
-        for name, flags in flags_of.items():
-            role = _role(name, flags)
-            if role and role != "inbox" and b"\\noselect" not in flags:
-                refs.append(FolderRef(acct, name, role))
-        return refs
+        return [FolderRef(acct, name, role) for name, role in discover_roles(listing, prefix)]
+
+    def _missing(self, folder: str) -> str:
+        names = self._server_folders
+        near = closest_folders(folder, names)
+        hint = f"did you mean {' or '.join(repr(n) for n in near)}? " if near else ""
+        return (
+            f"accounts.{self._account.name}.folders: {folder!r} does not exist on the server; "
+            f"{hint}the server has: {', '.join(repr(n) for n in names)}"
+        )
+
+    def server_folders(self) -> list[str]:
+        """Every selectable folder the last ``folders()`` listing showed (for advice)."""
+        return list(self._server_folders)
 
     def uidvalidity(self, folder: FolderRef) -> int:
         with self._errors():
@@ -398,6 +414,9 @@ class ImapMailSource:
         """Block up to ``timeout`` s; True when new mail was signalled in ``folder``.
 
         Uses IDLE (re-issued every ``IDLE_REISSUE_S``) when offered, else polls UIDNEXT.
+        While idling it also checks every ``poll_interval`` s (DONE, NOOP, UID SEARCH):
+        some servers push EXISTS late (Courier without ``IMAP_ENHANCEDIDLE`` notices new
+        mail on its own 60 s poll), and a lost notification must cost one interval at most.
         ``after_uid``: the last UID the caller has; mail that arrived after it but before
         this call returns True at once (else it would wait for the NEXT message).
         ``stop``: checked about every second; when true, IDLE is ended (DONE) and False
@@ -405,29 +424,37 @@ class ImapMailSource:
         """
         with self._errors():
             if b"IDLE" in self._caps():
-                return self._idle(folder, timeout, after_uid, stop or _never)
+                return self._idle(folder, timeout, poll_interval, after_uid, stop or _never)
             return self._poll(folder, timeout, poll_interval, after_uid, stop or _never)
 
     def _idle(
-        self, folder: FolderRef, timeout: float, after_uid: int | None, stop: Callable[[], bool]
+        self,
+        folder: FolderRef,
+        timeout: float,
+        poll_interval: float,
+        after_uid: int | None,
+        stop: Callable[[], bool],
     ) -> bool:
         a = self._account
         client = self._conn()
         _, last_uid = self._examine(folder.name)
         if after_uid is not None and last_uid is not None and last_uid > after_uid:
             return True
+        if after_uid is not None and last_uid is None and self._uids_after(after_uid):
+            return True  # no UIDNEXT in EXAMINE (Courier): ask for the UIDs themselves
         deadline = time.monotonic() + timeout
+        reissue = min(IDLE_REISSUE_S, max(poll_interval, _STOP_CHECK_S))
         client.idle()
         idle_started = time.monotonic()
         while True:
             now = time.monotonic()
-            if now - idle_started >= IDLE_REISSUE_S:
+            if now - idle_started >= reissue:
                 _, done = client.idle_done()
-                if any(_is_new_mail(r) for r in done):
+                if any(_is_new_mail(r) for r in done) or self._news(after_uid):
                     return True
                 client.idle()
                 idle_started = now = time.monotonic()
-            chunk = min(deadline - now, IDLE_REISSUE_S - (now - idle_started), _STOP_CHECK_S)
+            chunk = min(deadline - now, reissue - (now - idle_started), _STOP_CHECK_S)
             if chunk <= 0 or stop():
                 break
             responses = client.idle_check(timeout=chunk)
@@ -440,6 +467,17 @@ class ImapMailSource:
                 return True
         _, done = client.idle_done()
         return any(_is_new_mail(r) for r in done)
+
+    def _news(self, after_uid: int | None) -> bool:
+        """Between two IDLEs: does a NOOP, or a UID SEARCH past ``after_uid``, show new mail?"""
+        _, responses = self._conn().noop()
+        if any(_is_new_mail(r) for r in responses):
+            return True
+        return after_uid is not None and self._uids_after(after_uid)
+
+    def _uids_after(self, uid: int) -> bool:
+        # "UID n:*" always matches the highest UID, even when it is below n.
+        return any(u > uid for u in self._conn().search(["UID", f"{uid + 1}:*"]))
 
     def _poll(
         self,
@@ -502,7 +540,9 @@ def _inbox(name: str) -> bool:
     return name.upper() == "INBOX"
 
 
-def _role(name: str, flags: set[bytes]) -> str:
+def _role(name: str, flags: frozenset[bytes], prefix: str) -> str:
     if _inbox(name):
         return "inbox"
-    return next((role for flag, role in _ROLE_FLAGS if flag in flags), "")
+    return next((role for flag, role in _ROLE_FLAGS if flag in flags), "") or role_by_name(
+        name, prefix
+    )

@@ -42,10 +42,33 @@ _ITEM = re.compile(
 UID_ITEM = re.compile(rb"\bUID (\d+)")
 FLAGS_ITEM = re.compile(rb"\bFLAGS \(([^()]*)\)")
 _QUOTED_ESCAPE = re.compile(rb"\\(.)")
-_USUAL = re.compile(
-    rb'\d+ \(UID (\d+) INTERNALDATE "([^"]*)" FLAGS \(([^()"]*)\)(?: X-GM-THRID (\d+))?'
-    rb" BODY\[HEADER\] \x000\x00( BODY\[TEXT\]<0> \x001\x00)?\)$"
+# The fast path: one regex per item ORDER a server answers with (Dovecot: UID first;
+# Cyrus: FLAGS first), built from the first message the general walk parsed in that order.
+_FRAGMENTS = {
+    b"UID": rb"UID (?P<uid>\d+)",
+    b"INTERNALDATE": rb'INTERNALDATE "(?P<date>[^"]*)"',
+    b"FLAGS": rb'FLAGS \((?P<flags>[^()"]*)\)',
+    b"X-GM-THRID": rb"X-GM-THRID (?P<thread>\d+)",
+    b"BODY[HEADER]": rb"BODY\[HEADER\] \x00(?P<header>\d+)\x00",
+    b"BODY[TEXT]<0>": rb"BODY\[TEXT\]<0> \x00(?P<text>\d+)\x00",
+}
+_MAX_SHAPES = 8  # a server uses one or two orders; a hostile one must not grow this list
+
+
+def _shape(order: tuple[bytes, ...]) -> re.Pattern[bytes]:
+    return re.compile(rb"\d+ \(" + b" ".join(_FRAGMENTS[name] for name in order) + rb"\)$")
+
+
+# Seeded with Dovecot's order; replaced as a whole (never mutated) so threads may share it.
+_SEED_SHAPES: tuple[re.Pattern[bytes], ...] = tuple(
+    _shape(order)
+    for order in (
+        (b"UID", b"INTERNALDATE", b"FLAGS", b"BODY[HEADER]", b"BODY[TEXT]<0>"),
+        (b"UID", b"INTERNALDATE", b"FLAGS", b"BODY[HEADER]"),
+    )
 )
+_shapes = _SEED_SHAPES
+_last_shape = _SEED_SHAPES[0]
 
 
 def read_direct(imap: imaplib.IMAP4, tag: bytes) -> list[tuple[bytes, list[bytes]]]:
@@ -109,15 +132,47 @@ def fetch_groups(data: list[Any]) -> Iterator[tuple[bytes, list[bytes]]]:
 
 
 def parse_fetch(folder: FolderRef, text: bytes, literals: list[bytes]) -> RawMessage | None:
-    m = _USUAL.match(text)
-    if m is not None:  # the shape Dovecot answers with: one regex instead of a token walk
-        uid, when, flags, thread, has_text = m.groups()
-        data = literals[0] + literals[1] if has_text else literals[0]
-        thread_id = thread.decode() if thread else None
-        return RawMessage(
-            folder, int(uid), data, parse_internaldate(when), thread_id, keywords_of(flags)
-        )
-    return _parse_items(folder, text, literals)
+    global _last_shape
+    m = _last_shape.match(text)  # a mailbox's answers nearly all have one shape
+    if m is not None:
+        return _from_shape(folder, m, literals)
+    for shape in _shapes:
+        m = shape.match(text)
+        if m is not None:  # one regex instead of a token walk
+            _last_shape = shape
+            return _from_shape(folder, m, literals)
+    raw, order = _parse_items(folder, text, literals)
+    if raw is not None:
+        _learn(order)
+    return raw
+
+
+def _from_shape(folder: FolderRef, m: re.Match[bytes], literals: list[bytes]) -> RawMessage | None:
+    groups = m.groupdict()
+    header = int(groups["header"])
+    text = groups.get("text")
+    if header >= len(literals) or (text is not None and int(text) >= len(literals)):
+        return None  # placeholders are ours, but a literal count can still be off: be safe
+    data = literals[header] + literals[int(text)] if text is not None else literals[header]
+    thread = groups.get("thread")
+    return RawMessage(
+        folder,
+        int(groups["uid"]),
+        data,
+        parse_internaldate(groups["date"]),
+        thread.decode() if thread else None,
+        keywords_of(groups["flags"]),
+    )
+
+
+def _learn(order: tuple[bytes, ...]) -> None:
+    global _shapes
+    if len(_shapes) >= _MAX_SHAPES or len(set(order)) != len(order):
+        return
+    if not set(order) <= _FRAGMENTS.keys() or not {b"UID", b"BODY[HEADER]"} <= set(order):
+        return
+    if {b"INTERNALDATE", b"FLAGS"} <= set(order):
+        _shapes = (*_shapes, _shape(order))
 
 
 def keywords_of(flags: bytes) -> tuple[str, ...]:
@@ -125,16 +180,23 @@ def keywords_of(flags: bytes) -> tuple[str, ...]:
     return tuple(sorted(f.decode("utf-8", "replace") for f in flags.split() if f[:1] != b"\\"))
 
 
-def _parse_items(folder: FolderRef, text: bytes, literals: list[bytes]) -> RawMessage | None:
-    """Any item order and any value form (quoted, NIL, literal): the general, slower walk."""
+def _parse_items(
+    folder: FolderRef, text: bytes, literals: list[bytes]
+) -> tuple[RawMessage | None, tuple[bytes, ...]]:
+    """Any item order and any value form (quoted, NIL, literal): the general, slower walk.
+
+    Also returns the item order when every value had the fast path's form."""
     uid = None
     internaldate = None
     header: bytes | None = None  # None: no BODY[HEADER] item at all (unsolicited FETCH)
     body = b""
     keywords: tuple[str, ...] = ()
     thread = None
+    order: list[bytes] = []
+    usual = True  # every body came as a literal, INTERNALDATE quoted: the fast path's form
     for name, value, literal in _ITEM.findall(text, text.find(b"(") + 1):
         name = name.upper()
+        order.append(name)
         if name == b"UID":
             uid = int(value)
         elif name == b"INTERNALDATE":
@@ -144,6 +206,7 @@ def _parse_items(folder: FolderRef, text: bytes, literals: list[bytes]) -> RawMe
         elif name == b"X-GM-THRID":
             thread = value.decode()
         elif name.startswith((b"BODY[HEADER]", b"BODY[TEXT]")):
+            usual = usual and bool(literal)
             if literal:
                 content = literals[int(literal)]
             elif value.startswith(b'"'):
@@ -155,8 +218,9 @@ def _parse_items(folder: FolderRef, text: bytes, literals: list[bytes]) -> RawMe
             else:
                 body = content
     if uid is None or header is None:
-        return None  # an unsolicited FETCH (a flag change elsewhere), not our answer
-    return RawMessage(folder, uid, header + body, internaldate, thread, keywords)
+        return None, ()  # an unsolicited FETCH (a flag change elsewhere), not our answer
+    raw = RawMessage(folder, uid, header + body, internaldate, thread, keywords)
+    return raw, tuple(order) if usual and internaldate is not None else ()
 
 
 @functools.lru_cache(maxsize=64)

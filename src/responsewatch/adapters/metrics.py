@@ -281,7 +281,9 @@ class ResponsewatchCollector:
         agreements: Callable[[], Mapping[str, int]],
         rules: Rules,
         top_clients: int = 50,
+        sent_missing: Callable[[], Mapping[str, int]] | None = None,
     ) -> None:
+        self._sent_missing = sent_missing
         self._analysis = analysis
         self._sync_status = sync_status
         self._sync_errors = sync_errors
@@ -365,6 +367,16 @@ class ResponsewatchCollector:
             for (account, kind), n in sorted(errors.items()):
                 family.add_metric([account, kind], float(n))
             yield family
+        if self._sent_missing is not None:
+            missing = GaugeMetricFamily(
+                "responsewatch_sent_folder_missing",
+                "1 while the account's synced mail shows none of my own (no folder mostly "
+                "from me.addresses, under 10% overall): its Sent folder is not read",
+                labels=["account"],
+            )
+            for account, flag in sorted(self._sent_missing().items()):
+                missing.add_metric([account], float(flag))
+            yield missing
 
     @staticmethod
     def _read(what: str, read: Callable[[], T]) -> T | None:

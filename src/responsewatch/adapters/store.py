@@ -486,3 +486,17 @@ class SqliteStore:
             (str(a), str(k)): int(n)
             for a, k, n in self._db.execute("SELECT account, kind, count FROM sync_errors")
         }
+
+    def mail_from(self, account: str, addresses: Iterable[str]) -> dict[str, tuple[int, int]]:
+        """folder -> (messages stored from it, of which from ``addresses``) for ``account``.
+
+        Tells a sync that never saw the user's own mail (Sent folder not read)."""
+        wanted = sorted({a.lower() for a in addresses}) or [""]
+        marks = ",".join("?" * len(wanted))
+        rows = self._db.execute(
+            "SELECT l.folder, COUNT(*), COALESCE(SUM(lower(m.from_addr) IN "
+            f"({marks})), 0) FROM locations l JOIN messages m USING (message_id) "
+            "WHERE l.account = ? GROUP BY l.folder",
+            (*wanted, account),
+        )
+        return {str(folder): (int(n), int(mine)) for folder, n, mine in rows}

@@ -192,7 +192,7 @@ class App:
                 kind = type(exc).__name__
                 self.store.record_sync_error(account.name, kind, self.clock.now())
                 log.error("sync_failed", account=account.name, kind=kind, error=str(exc))
-                report = SyncReport(account.name, error=str(exc))
+                report = SyncReport(account.name, error=str(exc), error_code=exc.exit_code)
             reports.append(report)
         try:
             archive_new_agreements(self, archive)

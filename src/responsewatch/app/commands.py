@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import structlog
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -21,6 +23,13 @@ from responsewatch.adapters.files import ReadStats
 from responsewatch.adapters.store import SqliteStore
 from responsewatch.app.bootstrap import FixedClock, bootstrap
 from responsewatch.app.pipeline import Corpus, compute, conversations_of, load_corpus
+from responsewatch.app.sent_check import (
+    CHECKED_TYPES,
+    advice,
+    reads_my_mail,
+    sample_from_me,
+    sent_missing,
+)
 from responsewatch.app.sync import alias_warnings
 from responsewatch.config import Settings, load_settings, settings_from_mapping
 from responsewatch.core.insights import insights_json
@@ -39,6 +48,8 @@ __all__ = [
     "sync_once",
     "thread_paths",
 ]
+
+log = structlog.get_logger("responsewatch")
 
 PROGRESS_AFTER_MESSAGES = 2000
 
@@ -252,18 +263,28 @@ def sync_once(config: Path, *, console: Console, progress: bool, once: bool) -> 
         with bar:
             task = bar.add_task("sync", total=None)
             reports = app.sync_once(progress=lambda n: bar.advance(task, n))
+        missing = sent_missing(app.store, settings, reports)
     finally:
         app.close()
     failed = 0
+    config_failed = False
     for r in reports:
         if r.error:
             failed += 1
+            config_failed = config_failed or r.error_code == ConfigError.exit_code
             console.print(f"[red]{r.account}: failed[/] — {r.error}", highlight=False)
         else:
             console.print(
                 f"{r.account}: {r.fetched} read, {r.added} new, {r.skipped} skipped",
                 highlight=False,
             )
+    for miss in missing:
+        log.warning("sent_folder_missing", account=miss.account, folders=list(miss.server))
+        console.print(
+            f"[bold red]warning[/] {miss.account}: {escape(miss.text())}", highlight=False
+        )
+    if config_failed:
+        return ConfigError.exit_code
     return 3 if failed else 0
 
 
@@ -274,15 +295,22 @@ def check(config: Path, console: Console) -> int:
         f"{len(settings.rules.clients)} client(s), store {settings.store_path}"
     )
     failures = 0
+    config_failed = False
     for account in settings.accounts:
         try:
             lines = _check_account(settings, account.name)
         except RwError as exc:
             failures += 1
-            console.print(f"[red]fail[/] account {account.name}: {exc}", highlight=False)
+            config_failed = config_failed or isinstance(exc, ConfigError)
+            # Server folder names are in the text: never let them be read as markup.
+            console.print(
+                f"[red]fail[/] account {account.name}: {escape(str(exc))}", highlight=False
+            )
             continue
         for line in lines:
             console.print(f"[green]ok[/] account {account.name}: {line}", highlight=False)
+    if config_failed:  # a wrong folder list is fixed in the file, like any configuration error
+        return ConfigError.exit_code
     return 3 if failures else 0
 
 
@@ -306,7 +334,19 @@ def _check_account(settings: Settings, name: str) -> list[str]:
     try:
         folders = source.folders()
         lines += [f"will read {f.name}" + (f" ({f.role})" if f.role else "") for f in folders]
-        lines += alias_warnings(source, settings.rules.me)
+        aliases = alias_warnings(source, settings.rules.me)
+        if account.type in CHECKED_TYPES:
+            found = reads_my_mail(sample_from_me(source, folders, settings.rules.me))
+            if found is False:
+                server = getattr(source, "server_folders", list)()
+                read = [f.name for f in folders]
+                raise ConfigError(advice(name, settings.rules.me, read, server, aliases).text())
+            lines.append(
+                f"found mail from you in the last messages of {', '.join(f.name for f in folders)}"
+                if found
+                else "the folders read are empty: nothing to check yet"
+            )
+        lines += aliases
         return lines
     finally:
         source.close()

@@ -40,7 +40,8 @@ from responsewatch.app.bootstrap import App, SourceFactory, SystemClock, bootstr
 from responsewatch.app.digest_app import schedule_digest
 from responsewatch.app.notify_app import NudgeService, schedule_nudges
 from responsewatch.app.recompute import analysis_in_child
-from responsewatch.app.sync import locations_query, sync_files
+from responsewatch.app.sent_check import CHECKED_TYPES, SentAdvice, store_advice
+from responsewatch.app.sync import SyncReport, locations_query, sync_files
 from responsewatch.app.watch import AccountWorker, WatchTiming
 from responsewatch.config import AccountSettings, Settings, load_settings
 from responsewatch.core.models import Analysis, Message
@@ -293,6 +294,9 @@ class Daemon:
         self._digest_app: App | None = None
         self.notify_counter = NotificationCounter()
         self.nudges: NudgeService | None = None
+        # account -> 1 while its synced mail shows none of mine (sent_check: Sent not read).
+        self.sent_missing: dict[str, int] = {}
+        self._sent_reads: dict[str, tuple[list[str], list[str]]] = {}
 
     def start(self) -> None:
         s = self.settings
@@ -327,6 +331,7 @@ class Daemon:
                     self.timing,
                     watch_all=account.folders is not None,
                     archiver_for=watcher.deferred,
+                    after_initial=self._sent_check_for(account),
                 )
                 worker.start()
                 self.workers.append(worker)
@@ -381,12 +386,19 @@ class Daemon:
             clear_caches()
             _release_freed_memory()
         self.snapshot.publish(analysis, at)
+        for account in [a for a, missing in self.sent_missing.items() if missing]:
+            _recheck_sent(self, account)  # the user may have fixed it, or sent a first mail
         log.info(
             "recomputed",
             messages=analysis.totals.messages,
             awaiting=len(analysis.awaiting),
             seconds=round(time.monotonic() - started, 3),
         )
+
+    def _sent_check_for(self, account: AccountSettings) -> Callable[[SyncReport], None] | None:
+        if account.type not in CHECKED_TYPES:
+            return None
+        return lambda report: _sent_check(self, account.name, report)
 
     def _serve_metrics(self) -> None:
         s = self.settings
@@ -397,6 +409,7 @@ class Daemon:
             agreements=lambda: agreements_by_client(s.archive_path),
             rules=s.rules,
             top_clients=s.metrics_top_clients,
+            sent_missing=lambda: dict(self.sent_missing),
         )
         registry = build_registry(collector)
         registry.register(self.notify_counter)
@@ -473,6 +486,27 @@ def _release_freed_memory() -> None:
     libc.malloc_trim(0)
 
 
+def _sent_check(daemon: Daemon, account: str, report: SyncReport) -> None:
+    """After an account's first sync: warn (log, metric) if its mail shows none of mine."""
+    writer = daemon.writer
+    if writer is None or not writer.flush():
+        return
+    daemon._sent_reads[account] = (list(report.folders), list(report.server_folders))
+    _recheck_sent(daemon, account)
+
+
+def _recheck_sent(daemon: Daemon, account: str) -> None:
+    read, server = daemon._sent_reads[account]
+    store = daemon._scrape_reader
+    found = store.sent_advice(account, daemon.settings.rules.me, read, server)
+    was = daemon.sent_missing.get(account)
+    daemon.sent_missing[account] = int(found is not None)
+    if found is not None and was != 1:
+        log.warning("sent_folder_missing", account=account, folders=server, advice=found.text())
+    elif found is None and was == 1:
+        log.info("sent_folder_found", account=account)
+
+
 class _ScrapeReader:
     """Sync bookkeeping for scrapes: its own read-only connection, opened on first use (the
     writer creates the store), one scrape at a time."""
@@ -494,6 +528,12 @@ class _ScrapeReader:
     def sync_errors(self) -> dict[tuple[str, str], int]:
         with self._lock:
             return self._open().sync_errors()
+
+    def sent_advice(
+        self, account: str, me: frozenset[str], read: list[str], server: list[str]
+    ) -> SentAdvice | None:
+        with self._lock:
+            return store_advice(self._open(), account, me, read, server)
 
     def close(self) -> None:
         with self._lock:

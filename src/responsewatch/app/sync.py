@@ -72,6 +72,8 @@ class SyncReport:
     folders: list[str] = field(default_factory=list)
     error: str | None = None
     stopped: bool = False
+    error_code: int | None = None  # the error's exit code (2 configuration, 3 source, ...)
+    server_folders: list[str] = field(default_factory=list)  # every folder the server listed
 
 
 Progress = Callable[[int], None]
@@ -100,7 +102,10 @@ def sync_source(
 ) -> SyncReport:
     """Every folder of ``source`` (or just ``folders``); success is recorded at the end."""
     report = SyncReport(source.name)
-    for folder in source.folders() if folders is None else folders:
+    chosen = source.folders() if folders is None else folders
+    listed = getattr(source, "server_folders", None)
+    report.server_folders = list(listed()) if listed is not None else []
+    for folder in chosen:
         report.folders.append(folder.name)
         sync_folder(
             source,

@@ -213,9 +213,11 @@ class AccountWorker(_Worker):
         *,
         watch_all: bool = False,
         archiver_for: Callable[[MailSource], Archiver] | None = None,
+        after_initial: Callable[[SyncReport], None] | None = None,
     ) -> None:
         super().__init__(f"account:{account}", account, make_source, sink, stop, now, timing)
         self._archiver_for = archiver_for
+        self._after_initial = after_initial  # e.g. the daemon's "is Sent read?" check
         self._watch_all = watch_all
         self.watchers: list[FolderWatcher] = []
 
@@ -239,6 +241,11 @@ class AccountWorker(_Worker):
                     keywords=report.keywords,
                 )
                 self.failures = 0
+                if self._after_initial is not None and not report.stopped:
+                    try:
+                        self._after_initial(report)
+                    except Exception:  # advice only: never worth a reconnect
+                        log.exception("after_initial_failed", account=self.account)
                 break
             except Exception as exc:
                 self._failed(exc, source, "initial")
