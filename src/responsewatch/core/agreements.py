@@ -14,14 +14,14 @@ and it ships no type information for ``mypy --strict``.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+
+from responsewatch.core.quoting import fold, strip_quotes
 
 __all__ = ["Detection", "detect_agreement", "new_text"]
 
 _EXCERPT_MAX = 200
-_HEADER_MAX = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,25 +31,6 @@ class Detection:
     phrase: str
     excerpt: str
     language: str
-
-
-# Typographic apostrophes, quotes, dashes and non-breaking spaces, as Outlook and macOS type them.
-_FOLD = str.maketrans("’‘`´ʼ«»“”–—‑\u00a0\u202f\u2009", "'''''\"\"\"\"---   ")
-
-
-def fold(text: str) -> str:
-    """Lower-case, typographic quotes/spaces made plain, accents removed.
-
-    Patterns are written against this form, so "Validé", "VALIDE" and "validé" are one.
-    """
-    if text.isascii():
-        return text.lower()  # the common case, and the translation/NFKD below are no-ops on it
-    decomposed = unicodedata.normalize("NFKD", text.translate(_FOLD))
-    # The combining-mark blocks in one C-level pass (a per-character loop was the hot spot).
-    return _COMBINING_MARKS.sub("", decomposed).lower()
-
-
-_COMBINING_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 
 # --- pattern tables (all written against fold()ed text) ----------------------------------
@@ -64,23 +45,6 @@ _DOC = (
 _ANY = r"[\w'-]+"
 
 
-_SEPARATOR = re.compile(
-    r"^(?:-{2,} ?(?:original message|message d'origine|message original|mail original"
-    r"|forwarded message|message transfere|e-mail d'origine|courriel d'origine|message initial)"
-    r" ?-{2,}|_{8,}|-{8,}|begin forwarded message ?:|debut du message (?:reexpedie|transfere) ?:)"
-)
-_SENT_FROM = re.compile(
-    r"^(?:envoye (?:de|depuis) mon|envoye a partir de|sent from my|sent from outlook"
-    r"|get outlook for|telecharger outlook)"
-)
-_INLINE_HEADER_BLOCK = re.compile(r"^\*?(?:de|from) ?:.{0,200}\b(?:objet|subject|envoye|sent) ?:")
-_WROTE_START = re.compile(r"^(?:le|on|am|el|op)\s.*\d")
-_WROTE_END = re.compile(r"\d.*\b(?:a ecrit|wrote|ecrit)\s?:\s*$")
-_WROTE_ALONE = re.compile(r"^.{0,150}(?:<[^>]+@[^>]+>|\d).{0,80}\b(?:a ecrit|wrote)\s?:\s*$")
-_HEADER_FROM = re.compile(r"^\*?(?:de|from|expediteur)\s?:\s?\*?\s?\S")
-_HEADER_OTHER = re.compile(
-    r"^\*?(?:envoye|envoye le|sent|date|a|to|objet|subject|cc|destinataire)\s?:"
-)
 _GREETING = re.compile(
     r"^(?:bonjour|bonsoir|re-?bonjour|hello|hi|hey|dear|cher|chere|chers|cheres|madame"
     r"|monsieur|salut|coucou|good (?:morning|afternoon|evening)|greetings)\b[^.!?]{0,40}[,!.]?$"
@@ -357,35 +321,6 @@ agreed :: en :: w ::
 # --- new text: quotes, reply headers, signatures, disclaimers ----------------------------
 
 
-def _is_reply_header(lines: Sequence[str], i: int) -> bool:
-    first = fold(lines[i]).strip()
-    if _SEPARATOR.match(first) or _SENT_FROM.match(first):
-        return True
-    if _INLINE_HEADER_BLOCK.search(first):
-        return True
-    if _WROTE_ALONE.match(first):
-        return True
-    if _WROTE_START.match(first):
-        # Gmail and Apple Mail wrap "Le lun. 3 nov. 2026 à 10:12, X <x@y> a écrit :" at
-        # 72-78 columns, so the header may end one or two lines further down.
-        joined = first
-        for extra in range(1, 4):
-            if len(joined) > _HEADER_MAX:  # also keeps the regex linear on long lines
-                return False
-            if _WROTE_END.search(joined):
-                return True
-            if i + extra >= len(lines) or not lines[i + extra].strip():
-                return False
-            joined = f"{joined} {fold(lines[i + extra]).strip()}"
-        return len(joined) <= _HEADER_MAX and bool(_WROTE_END.search(joined))
-    if _HEADER_FROM.match(first):
-        # An Outlook block is a From line followed by other header lines; one "De :" line
-        # on its own may be ordinary prose.
-        following = [fold(x).strip() for x in lines[i + 1 : i + 6] if x.strip()]
-        return any(_HEADER_OTHER.match(x) for x in following[:4])
-    return False
-
-
 def _content_index(lines: Sequence[str]) -> int | None:
     """Index of the first line that is real content (not blank, not a greeting)."""
     for idx, line in enumerate(lines):
@@ -438,16 +373,8 @@ def _cut_disclaimer(lines: list[str]) -> list[str]:
 
 def new_text(body: str) -> str:
     """The part of ``body`` its sender wrote: no quotes, reply headers, signature, disclaimer."""
-    lines = body.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    kept: list[str] = []
-    for i, line in enumerate(lines):
-        if line.lstrip().startswith(">"):
-            continue  # inline replies keep their unquoted lines
-        if line.rstrip("\n") in ("-- ", "--") or _is_reply_header(lines, i):
-            break
-        kept.append(line.rstrip())
-    kept = _cut_disclaimer(_cut_signoff(kept))
-    return "\n".join(kept).strip()
+    kept = strip_quotes(body).split("\n")
+    return "\n".join(_cut_disclaimer(_cut_signoff(kept))).strip()
 
 
 # --- sentences --------------------------------------------------------------------------
