@@ -94,7 +94,22 @@ _LINE = st.text(
 )
 _PROSE = st.lists(
     st.sampled_from(
-        "je valide merci nous approved ok the quote devis bonjour thanks demain 12 mardi".split()
+        [
+            "je",
+            "valide",
+            "merci",
+            "nous",
+            "approved",
+            "ok",
+            "the",
+            "quote",
+            "devis",
+            "bonjour",
+            "thanks",
+            "demain",
+            "12",
+            "mardi",
+        ]
     ),
     min_size=1,
     max_size=10,
