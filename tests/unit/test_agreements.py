@@ -64,7 +64,9 @@ POSITIVES = [
 @pytest.mark.parametrize(("body", "phrase", "language"), POSITIVES)
 def test_each_phrase_is_detected(body: str, phrase: str, language: str) -> None:
     found = detect_agreement(body)
-    assert found == Detection(phrase, body, language)
+    assert found is not None
+    assert (found.phrase, found.excerpt, found.language) == (phrase, body, language)
+    assert found.rule.startswith(f"{language}.")
 
 
 # --- every suppressor, negative -----------------------------------------------------------

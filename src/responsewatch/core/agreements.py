@@ -1,14 +1,16 @@
 """Approval / agreement detection in client messages (French and English).
 
 Precision matters more than recall: an archived "agreement" that is not one is worse than
-a missed one, because the archive is evidence. So every sentence must carry an explicit
-approval phrase and no suppressor (negation, question, condition/future, request for
-approval), and only the *new* text of the message is read: quoted history, reply
-headers, signatures and disclaimers are cut first (:func:`new_text`).
-
-Quote stripping is implemented here rather than with ``mail-parser-reply``: that library
-does not handle French reply headers wrapped over two lines, nor the ``-- `` separator,
-and it ships no type information for ``mypy --strict``.
+a missed one, because the archive is evidence. So a sentence counts only when its sender
+commits to what I proposed or asked: first person ("je valide", "we accept"), an
+imperative addressed to me ("vous pouvez lancer", "please proceed"), a passive on what I
+sent ("votre proposition est acceptée") or a clause that is nothing but an approval
+("Validé.", "Confirmed!"); and only without a suppressor (negation, question, condition or
+future, request for approval, a third party's approval reported as news). Phrases of one
+language never fire in text of the other. Only the *new* text is read (the shared quote
+stripper of ``quoting``, then sign-off and disclaimer cuts); HTML is reduced to text
+first; bulk mail is skipped. The tables live in ``agreement_rules``; each detection names
+the rule that fired and quotes the matched sentence.
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from responsewatch.core.quoting import fold, strip_quotes
+from responsewatch.core.agreement_rules import NEEDLES, PHRASES, TERSE, Phrase
+from responsewatch.core.quoting import fold, html_to_text, looks_like_html, strip_quotes
 
 __all__ = ["Detection", "detect_agreement", "new_text"]
 
 _EXCERPT_MAX = 200
+_BULK_SCAN = 8000
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,18 +35,7 @@ class Detection:
     phrase: str
     excerpt: str
     language: str
-
-
-# --- pattern tables (all written against fold()ed text) ----------------------------------
-
-_DOC = (
-    r"(?:devis|proposition|propale|offre|budget|planning|commande|maquettes?|bat|contrat"
-    r"|avenant|chiffrage|estimation|livrables?|version|cahier des charges|specifications?"
-    r"|tarifs?|montant|facture|conditions|bon de commande|bdc|lettre de mission|convention"
-    r"|perimetre|cadrage|note de cadrage|recette|plan d'action|scenario|option|formule"
-    r"|mise en production|mep|prestation|mission|phase \d|v\d)"
-)
-_ANY = r"[\w'-]+"
+    rule: str = ""
 
 
 _GREETING = re.compile(
@@ -96,7 +89,8 @@ _CONDITIONAL = re.compile(
     r"|\bpas avant\b|\bif\b|\bonce\b|\bpending\b|\bprovided\b|\bsubject to\b|\bunless\b"
     r"|\bas soon as\b|\bassuming\b|\bin case\b|\bin principle\b|\bprobably\b|\bmaybe\b"
     r"|\bperhaps\b|\bhopefully\b|\blikely\b|\btentative\w*|\bexpect(?:ed)? to\b|\bnot until\b"
-    r"|(?:\bwill|'ll|\bwould|'d|\bshould|\bcould|\bmight|\bmay|\bshall|\bgoing to|\bgonna"
+    r"|\bas long as\b|\btant que\b|\bjusqu'a ce que\b|\buntil\b"
+    r"|(?:\bwill|'ll|\bwould|'d|\bshould|\bcould|\bmight|\bmay|\bmust|\bshall|\bgoing to|\bgonna"
     r"|\bplan(?:ning)? to|\bintend to|\bhope to|\babout to|\bwants? to|\bneeds? to|\bhave to"
     r"|\bhas to)(?: \w+){0,2} (?:approved?|sign(?:ed)?|accept(?:ed)?|agreed?|validated?"
     r"|confirmed?|give)\b"
@@ -129,6 +123,11 @@ _REQUEST = re.compile(
     r"|\bil (?:faut|faudrait|faudra)\b|\b(?:soit|soient) (?:\w+ )?(?:signee?s?|validee?s?"
     r"|approuvee?s?)\b|\b(?:tenez|dites|faites)-(?:moi|nous)\b"
     r"|\bstill (?:needs?|requires?|has to|waiting)\b"
+    r"|\b(?:send|return|forward|mail|fax|e-?mail)(?: \w+){0,4} (?:signed|executed"
+    r"|countersigned)\b|\bsign,? (?:and|&) (?:return|fax|send|notari[sz]e|mail)\b"
+    r"|\bplease (?:print|look over|sign off)\b|\b(?:retourner|renvoyer|envoyer|transmettre)"
+    r"(?: [\w'-]+){0,4} (?:signee?s?|bpa|bon pour accord)\b"
+    r"|\bil nous faut\b|\b(?:we )?need your\b|\bawaiting your\b"
 )
 _NEUTRAL_IDIOMS = re.compile(
     r"\bpas de (?:soucis?|problemes?|objections?|remarques?|modifications?|changements?"
@@ -138,7 +137,11 @@ _NEUTRAL_IDIOMS = re.compile(
     r"|\bno (?:problems?|worries|objections?|changes|further \w+|comments|concerns|issues?)\b"
     r"|\bdon't hesitate\b|\bnot only\b|\bnothing to (?:add|change)\b|\bpas mal\b"
     r"|\bwithout (?:reservations?|changes|further changes|objections?)\b|\bwhy not\b"
-    r"|\bpourquoi pas\b"
+    r"|\bpourquoi pas\b|\bno (?:further )?remarks?\b|\bnothing further\b"
+    r"|\b(?:des que|aussi vite que|le plus tot) possible\b|\bas soon as possible\b|\basap\b"
+    r"|\bn'(?:avons|ai|a|ont) (?:pas|aucune?) (?:de |d')?(?:remarques?|commentaires?|objections?"
+    r"|modifications?|reserves?|retours?)\b|\b(?:we|i) have no (?:further )?(?:comments?"
+    r"|remarks?|objections?|concerns?)\b"
 )
 _CONTRAST = re.compile(
     r"\b(?:mais|but|however|cependant|toutefois|en revanche|par contre|neanmoins|pourtant"
@@ -153,7 +156,7 @@ _IMMEDIATE_NEGATION = re.compile(r"(?:\bnon|\bpas|\bnot|\bnever|\bjamais)[\s-]*$
 _NEGATION_AFTER = re.compile(r"^(?:\w+ )?(?:pas|point|jamais|not|never)\b")
 _SCHEDULE_NOUN = re.compile(
     r"\b(?:reunion|rdv|rendez-vous|visio\w*|call|meeting|creneau|dejeuner|diner|cafe|appel"
-    r"|point telephonique|webinar|slot)\b"
+    r"|point telephonique|webinar|slot|meet|lunch|dinner|drinks|appointment|interview)\b"
 )
 _RECEIVED_BEFORE = re.compile(
     r"\b(?:thanks? (?:you )?for|merci pour|merci de|received|recu|reception|got)\b"
@@ -180,145 +183,121 @@ _ATTACHMENT_NOT_SIGNED = re.compile(
     r"(?:^|[\W_])(?:non|not|a|to|for|pour|un)[\W_]+(?:signee?s?|signer|sign|signed|signature)"
     r"|unsigned|draft|brouillon|template|modele|specimen|exemple|sample"
 )
-_ENGLISH_HINT = re.compile(
-    r"\b(?:the|and|we|you|is|please|find|attached|hi|hello|thanks|our|with)\b"
+_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+_ENGLISH_WORDS = frozenset(
+    [
+        "the",
+        "and",
+        "we",
+        "you",
+        "is",
+        "are",
+        "please",
+        "find",
+        "attached",
+        "hi",
+        "hello",
+        "thanks",
+        "our",
+        "with",
+        "to",
+        "of",
+        "for",
+        "it",
+        "this",
+        "that",
+        "have",
+        "has",
+        "be",
+        "will",
+        "not",
+        "from",
+        "your",
+        "my",
+        "all",
+        "any",
+        "can",
+        "was",
+        "were",
+        "what",
+        "if",
+    ]
 )
-_FRENCH_HINT = re.compile(
-    r"\b(?:le|la|les|de|des|du|et|je|nous|vous|est|pour|bonjour|merci|ci-joint)\b"
+_FRENCH_WORDS = frozenset(
+    [
+        "le",
+        "la",
+        "les",
+        "de",
+        "des",
+        "du",
+        "et",
+        "je",
+        "nous",
+        "vous",
+        "est",
+        "pour",
+        "ci",
+        "bonjour",
+        "merci",
+        "une",
+        "un",
+        "pas",
+        "sur",
+        "avec",
+        "sont",
+        "c'est",
+        "qui",
+        "que",
+        "au",
+        "aux",
+        "ce",
+        "cette",
+        "notre",
+        "votre",
+        "mais",
+        "ou",
+        "dans",
+        "par",
+        "tres",
+        "bien",
+    ]
 )
-
-
-@dataclass(frozen=True, slots=True)
-class _Phrase:
-    canonical: str
-    language: str
-    pattern: re.Pattern[str]
-    has_subject: bool  # the phrase opens its own clause ("je valide", "we accept")
-    weak: bool  # also said of meetings and dates ("d'accord pour mardi"): checked for those
-
-
-def _parse_phrases(table: str) -> tuple[_Phrase, ...]:
-    rows: list[list[str]] = []
-    for line in table.strip("\n").splitlines():
-        if line.startswith(" "):
-            rows[-1][3] += line.strip()
-        else:
-            rows.append([part.strip() for part in line.split("::", 3)])
-    return tuple(
-        _Phrase(
-            name,
-            lang,
-            re.compile(rx.replace("{DOC}", _DOC).replace("{ANY}", _ANY)),
-            "s" in flags,
-            "w" in flags,
-        )
-        for name, lang, flags, rx in rows
-    )
-
-
-# canonical :: language :: flags (s: opens its own clause, w: weak) :: regex on fold()ed text;
-# an indented line continues the regex above. First match wins, so specific phrases come
-# first and weak ones (also said of meetings: "d'accord pour mardi 14h") last.
-_PHRASES = _parse_phrases(
-    r"""
-bon pour accord :: fr :: - :: \bbon pour accord\b|\bbpa\b
-je valide :: fr :: s :: \bje (?:vous |te |le |la |les )?valide\b|\bj'ai (?:bien )?valide\b
-    |\bje viens de valider\b
-nous validons :: fr :: s :: \bnous (?:vous |le |la |les |l')?validons\b
-    |\bon (?:le |la |les |l')?valide\b|\b(?:nous avons|on a) (?:bien )?valide\b
-c'est validé :: fr :: s ::
-    \bc'est (?:tout |bien |donc |maintenant |desormais |officiellement )?validee?s?\b
-validé de notre côté :: fr :: - :: \bvalidee?s? (?:de notre cote|de mon cote|pour nous|pour moi
-    |cote client|chez nous|par (?:notre|la|ma) direction|par (?:le|notre) (?:comite|codir|comex
-    |dg|directeur|president))\b
-validé :: fr :: - :: \b{DOC}s? (?:\w+ )?(?:(?:est|sont|a|ont)(?: bien| donc| desormais)?(?: ete)?
-    )?(?:validee?s?|approuvee?s?|acceptee?s?)\b
-    |^(?:(?:ok|oui|parfait|top|super|tres bien|impeccable|nickel
-    |bonjour \w+)[ ,!.]+)?(?:validee?s?|approuvee?s?)\b
-j'approuve :: fr :: s :: \bj'approuve\b|\bnous approuvons\b|\b(?:j'ai|nous avons) approuve\b
-validé :: fr :: - :: \b(?:a|ont) (?:bien |formellement |officiellement )?(?:validee?|approuvee?
-    |acceptee?)\b
-nous acceptons :: fr :: s :: \bnous (?:l'|les |vous )?acceptons\b|\bon accepte\b
-    |\bnous avons accepte\b
-j'accepte :: fr :: s :: \bj'accepte\b|\bj'ai accepte\b
-ok pour le devis :: fr :: - :: \b(?:ok|oui|bon|d'accord) (?:pour|sur) (?:(?:le|la|les|ce|cet
-    |cette|ces|votre|vos|notre|nos) |l')?(?:(?:nouvel(?:le)?|nouveau|dernier|derniere) )?{DOC}s?\b
-    |\bok pour (?:le )?(?:lancement|demarrage|lancer|demarrer|commencer|commander|proceder
-    |passer commande|facturer)\b
-notre accord :: fr :: - :: \b(?:donne|donnons|confirme|confirmons|avez|as
-    |voici)(?: \w+){0,3} (?:notre|mon) (?:plein |entier |total )?accord\b|\b(?:notre
-    |mon) accord (?:pour|sur)\b
-vous pouvez lancer :: fr :: - :: \b(?:vous pouvez|tu peux)(?: donc| des a present| maintenant
-    | des maintenant| bien| tout a fait)? (?:y aller|lancer|demarrer|commencer|proceder|engager
-    |commander|passer (?:la )?commande|aller de l'avant|avancer|mettre en production|facturer
-    |deployer|planifier|enclencher|programmer)\b
-lancez :: fr :: - :: \b(?:lancez|allez-y|allez y|foncez|enclenchez|demarrez)\b
-feu vert :: fr :: - :: \bfeu vert\b|\b(?:avez|as|donne|donnons) (?:le|notre|mon) go\b
-retenu :: fr :: - :: \bnous (?:avons )?reten(?:ons|u)\b|\b(?:proposition|offre|candidature|devis
-    |propale)s? (?:a ete |est |ont ete |sont )?retenue?s?\b|\b(?:nous donnons|je donne) suite\b
-signé :: fr :: - :: \b(?:{DOC}|document|exemplaire|accord|nda
-    |pv)s?(?: {ANY}){0,2} (?:contre)?signee?s?\b|\b(?:j'ai|nous avons|on a|je viens de
-    |nous venons de)(?: bien)? (?:contre)?signe\b|\bsignee?s? et (?:tamponnee?s?|datee?s?
-    |paraphee?s?|renvoyee?s?|retournee?s?|cachetee?s?)\b|\b(?:je signe|nous signons)\b
-    |\b(?:a|ont) (?:bien )?(?:contre)?signe\b
-bon de commande :: fr :: - :: \b(?:ci-jointe?s?|voici|vous trouverez|en piece jointe
-    |je vous joins|nous vous joignons|je vous transmets|nous vous transmettons|je vous envoie
-    |nous vous envoyons|je vous adresse|nous vous adressons)(?: {ANY}){0,4} (?:bon de commande
-    |bdc)\b|\b(?:nous passons|je passe|on passe|nous confirmons) (?:la |notre )?commande\b
-    |\bnous (?:vous )?commandons\b|\b(?:bon de commande|bdc)(?: [\w'-]+){0,3} (?:emise?|envoyee?
-    |transmise?|partie?|creee?)\b
-je confirme :: fr :: s :: \b(?:je|nous) (?:vous )?confirm(?:e
-    |ons) (?:la |notre |cette |ma |l')?(?:commande|validation|accord|engagement|go|lancement
-    |acceptation)\b
-approved :: en :: - :: \b(?:i|we) (?:hereby |fully |formally |both )?approve\b
-    |(?<!the )(?<!an )(?<!our )(?<!your )(?<!their )\bapproved\b
-you have our approval :: en :: - :: \b(?:this is|consider this(?: email)?
-    |take this(?: email)? as|this email (?:is|constitutes|serves as)|here is) (?:\w+ ){0,2}(?:our
-    |my) (?:(?:formal|written|official|full|final) )?(?:approval|sign-?off|acceptance|go-ahead
-    |agreement)\b|\byou have (?:our|my
-    |the) (?:full |formal |official )?(?:approval|agreement|go-ahead|go ahead|green light
-    |sign-?off|blessing|ok|okay)\b|\b(?:we|i) (?:hereby )?give (?:you )?(?:our|my
-    |the) (?:approval|go-ahead|green light|sign-?off|ok|okay|agreement)\b
-we accept :: en :: s :: \b(?:we|i) (?:hereby |gladly |happily |formally )?accept\b|\b(?:we
-    |i) (?:have )?accepted\b
-accepted :: en :: - :: \b(?:quote|proposal|offer|estimate|terms|budget|plan|quotation|sow
-    |pricing|price|deliverable|report|scope|timeline|contract|invoice|statement of work|design
-    |mock-?up|spec|specification|change)s? (?:is |are |has been |have been )?accepted\b
-    |^accepted\b
-we confirm :: en :: s :: \b(?:we|i) (?:hereby )?confirm (?:the |our |this |my )?(?:order
-    |purchase|booking|engagement|acceptance|approval|agreement|go-ahead)\b
-please proceed :: en :: - :: \bplease (?:go ahead and |do )?proceed\b|\byou (?:can
-    |may) (?:now |go ahead and )?proceed\b|\bfeel free to proceed\b|\bproceed as (?:planned
-    |proposed|discussed|outlined)\b
-let's proceed :: en :: - :: \blet's (?:go ahead|proceed|do it|move forward|go with)\b
-go ahead :: en :: - :: \bgo[- ]ahead\b
-happy to proceed :: en :: - :: \b(?:happy|glad|pleased|ready) to (?:proceed|go ahead|move forward
-    |sign off|sign|confirm|accept|approve)\b
-good to go :: en :: - :: \b(?:you're|you are|we're|we are|all) good to go\b
-green light :: en :: - :: \bgreen light\b
-signed :: en :: - :: \b(?:counter)?signed\b(?! up)(?! in\b)(?! out\b)(?! for\b)
-purchase order :: en :: - :: \b(?:attached|enclosed|here is|here's|please find|i've attached
-    |we've attached|sending you)(?: {ANY}){0,4} (?:purchase order|po)\b|\b(?:raised|issued
-    |created|placed|released)(?: \w+){0,2} (?:purchase order|po)\b|\b(?:purchase order
-    |po)(?: \w+)? (?:has been|was|is|have been) (?:raised|issued|created|placed|released
-    |attached)\b
-deal :: en :: - :: \bit's a deal\b|^deal\b
-c'est ok pour nous :: fr :: w :: \b(?:c'est|tout est|c'est bon et) ?(?:ok|bon|d'accord
-    |valide) (?:pour|de) (?:nous|moi|notre cote|mon cote)\b|\b(?:ok|bon) (?:pour nous|pour moi
-    |de notre cote|de mon cote)\b
-ça nous va :: fr :: w :: \b(?:ca|cela) (?:nous|me) (?:va|convient)\b
-d'accord :: fr :: sw :: \b(?:nous sommes|je suis|on est)(?: \w+){0,3} d'accord\b(?! avec)
-accord pour :: fr :: w :: \baccord (?:pour|sur)\b
-go pour :: fr :: w :: \bgo pour\b|\bc'est (?:un )?go\b|\bon y va\b|\bc'est parti\b|\bon lance\b
-    |\bon part (?:sur|la-dessus|comme ca)\b
-agreed :: en :: w ::
-    (?<!as )(?<!the )(?<!previously )(?<!mutually )\bagreed\b(?! upon)(?! to meet)|\b(?:i
-    |we) (?:fully |totally |both |all |completely )?agree\b(?! with)
-"""
+# Bulk mail the automated rule lets through (no list headers): system senders and the
+# footers only mass mail carries. Searched in the unquoted part of the body.
+_BULK_SENDER = re.compile(
+    r"^(?:newsletters?|news|marketing|promos?|promotions?|offers?|deals|orders?|commandes?"
+    r"|notifications?|alerts?|updates?|mailer|mailers|bounces?|automailer|system|robot"
+    r"|daemon|auto|autoreply|campaigns?|emailing|e-?news|digest)(?:[+._-]|$)"
 )
-
-
-# --- new text: quotes, reply headers, signatures, disclaimers ----------------------------
+_BULK_MARKER = re.compile(
+    r"unsubscribe|desinscri|desabonn|opt[- ]?(?:in|out)\b|view (?:this|it) (?:email |e-mail )?"
+    r"in (?:your|a) (?:web )?browser|to be removed from"
+    r"|manage (?:your )?(?:e-?mail |subscription )?preferences|si vous ne souhaitez plus recevoir"
+    r"|this is an automated|generated e-?mail"
+    r"|do not reply|ne pas repondre|ne repondez pas|mailing list removal|you are receiving this"
+    r"|vous recevez ce (?:message|courriel|mail)"
+)
+# "their plan was approved", "leur devis a été validé": someone else's approval, reported.
+_THIRD_PARTY_BEFORE = re.compile(
+    r"\b(?:their|his|her|its|leur|leurs|son|sa|ses|they|ils|elles)\W*$"
+)
+_GOVERNMENT_AFTER = re.compile(
+    r"^ (?:par|by) (?:la |le |les |l'|the )?(?:mairie|parlement|prefecture|etat|gouvernement"
+    r"|actionnaires|conseil (?:municipal|d'administration|constitutionnel)|tribunal|commission"
+    r"|senat|assemblee|regulators?|shareholders|parliament|congress|senate|court|government"
+    r"|city council|ferc|sec|fda|authorities)\b"
+)
+_CLAUSE_SPLIT = re.compile(r"\s*(?:[,;:]|\s-+)\s*")
+# A sentence without any rule's needle approves nothing: most sentences stop there.
+_TRIGGER_WORDS = tuple(sorted({needle for needles in NEEDLES.values() for needle in needles}))
+# Initials or a name left under a reply ("PL", "--John", "Jean Dupont").
+_NAME_ONLY = re.compile(r"^(?:-{1,2}\s*)?[A-Z][\w.'-]{0,20}(?: [A-Z][\w.'-]{0,20}){0,2}$")
+_WHOLE_AGREE = re.compile(
+    r"^(?:(?:ok|yes|fine)[ ,]+)?(?:(?:i |we )?(?:fully |totally |completely |both )?agreed?"
+    r"|confirm(?:ed)?|(?:it |this |that |all |everything )?looks? (?:fine|good|ok|okay|great)"
+    r"(?: to (?:me|us))?)[ !.]*$"
+)
 
 
 def _content_index(lines: Sequence[str]) -> int | None:
@@ -418,7 +397,7 @@ def _sentence_blocked(folded: str) -> str | None:
         return "question"
     if _REQUEST.search(folded):
         return "request"
-    cleaned = _POLITE_SIL.sub(" ", folded)
+    cleaned = _neutralise(_POLITE_SIL.sub(" ", folded))
     if _CONDITIONAL.search(cleaned):
         return "conditional"
     return None
@@ -431,9 +410,10 @@ def _negated(neutral: str, start: int, end: int, has_subject: bool) -> bool:
         before = before[contrast[-1].end() :]
     if _IMMEDIATE_NEGATION.search(before):
         return True
-    if has_subject:
-        # "je valide" starts its own clause: a negation before the last comma is elsewhere.
-        before = re.split(r"[,;:]", before)[-1]
+    # A negation before a colon or semicolon is in another clause ("nous n'avons pas de
+    # remarque : le livrable est validé"); "je valide" starts its own clause even after
+    # a comma.
+    before = re.split(r"[,;:]" if has_subject else r"[;:]", before)[-1]
     window = " ".join(before.split()[-6:])
     if _NEGATION.search(window):
         return True
@@ -446,28 +426,62 @@ def _about_scheduling(folded: str, end: int) -> bool:
     return bool(_SCHEDULE_AFTER.search(after))
 
 
-def _not_theirs(phrase: _Phrase, before: str, after: str) -> bool:
+def _not_theirs(phrase: Phrase, before: str, after: str) -> bool:
     """A signed document the client thanks me for, or received from me, is not their commitment."""
     if phrase.canonical not in ("signé", "signed"):
         return False
     return bool(_RECEIVED_BEFORE.search(before) or _BY_ME_AFTER.match(after))
 
 
-def _match_sentence(sentence: str) -> Detection | None:
+def _reported(phrase: Phrase, before: str, after: str) -> bool:
+    """A passive approval by someone else ("their plan was approved by the council")."""
+    if not phrase.passive:
+        return False
+    return bool(_THIRD_PARTY_BEFORE.search(before) or _GOVERNMENT_AFTER.match(after))
+
+
+def _speaks(phrase: Phrase, language: str) -> bool:
+    """Words of one language never fire in text of the other; "" is too short to tell."""
+    if language:
+        return phrase.language == language
+    return not phrase.strict_language
+
+
+def _match_sentence(sentence: str, language: str) -> Detection | None:
     folded = " ".join(fold(sentence).split())
-    if _sentence_blocked(folded) or _SCHEDULE_NOUN.search(folded):
+    padded = f" {folded} "
+    if not any(map(padded.__contains__, _TRIGGER_WORDS)):
+        return None
+    found = _phrase_in(sentence, folded, padded, language)
+    # The suppressors cost more than the phrases, so they only run on a candidate.
+    if found is None or _sentence_blocked(folded) or _SCHEDULE_NOUN.search(folded):
         return None  # approving a meeting slot is not approving work
+    return found
+
+
+def _phrase_in(sentence: str, folded: str, padded: str, language: str) -> Detection | None:
     neutral = _neutralise(folded)
-    for phrase in _PHRASES:
+    for phrase in PHRASES:
+        if not _speaks(phrase, language) or not any(map(padded.__contains__, phrase.needles)):
+            continue
         for match in phrase.pattern.finditer(neutral):
+            before, after = neutral[: match.start()], neutral[match.end() :]
             if _negated(neutral, match.start(), match.end(), phrase.has_subject):
                 continue
             if phrase.weak and _about_scheduling(neutral, match.end()):
                 continue
-            if _not_theirs(phrase, neutral[: match.start()], neutral[match.end() :]):
+            if _not_theirs(phrase, before, after) or _reported(phrase, before, after):
                 continue
-            return Detection(phrase.canonical, _excerpt(sentence), phrase.language)
+            return _detection(phrase, sentence)
+    for clause in _CLAUSE_SPLIT.split(neutral):
+        for phrase in TERSE:
+            if _speaks(phrase, language) and phrase.pattern.match(clause):
+                return _detection(phrase, sentence)
     return None
+
+
+def _detection(phrase: Phrase, sentence: str) -> Detection:
+    return Detection(phrase.canonical, _excerpt(sentence), phrase.language, phrase.rule)
 
 
 # --- attachments ------------------------------------------------------------------------
@@ -493,9 +507,20 @@ def _attachments_blocked(text: str) -> bool:
 
 
 def _language_of(text: str) -> str:
-    folded = fold(text)
-    english = len(_ENGLISH_HINT.findall(folded))
-    return "en" if english > len(_FRENCH_HINT.findall(folded)) else "fr"
+    """ "fr", "en", or "" when the text has no more evidence for one than for the other."""
+    words = _WORD.findall(fold(text))
+    english = sum(map(_ENGLISH_WORDS.__contains__, words))
+    french = sum(map(_FRENCH_WORDS.__contains__, words))
+    if english == french:
+        return ""
+    return "en" if english > french else "fr"
+
+
+def _bulk(body: str, sender: str) -> bool:
+    if _BULK_SENDER.match(sender.partition("@")[0].lower()):
+        return True
+    unquoted = "\n".join(x for x in body[:_BULK_SCAN].splitlines() if not x.startswith(">"))
+    return bool(_BULK_MARKER.search(fold(unquoted)))
 
 
 def detect_agreement(
@@ -505,25 +530,40 @@ def detect_agreement(
     attachments: Sequence[str] = (),
     from_me: bool = False,
     automated: bool = False,
+    sender: str = "",
 ) -> Detection | None:
     """The first approval in the new text of a client message, else a signed attachment.
 
     ``subject`` is accepted but never matched: approval words only in the Subject do not
-    count (a "Validation devis" subject is usually a request). Mine and automated mail
-    never count, even from a client's domain.
+    count (a "Validation devis" subject is usually a request). Mine, automated and bulk
+    mail (``sender`` a system address, or a mass-mail footer) never count, even from a
+    client's domain.
     """
     del subject
-    if from_me or automated:
+    if from_me or automated or _bulk(body, sender):
         return None
-    text = new_text(body)
-    for sentence in _sentences(text):
-        found = _match_sentence(sentence)
+    text = new_text(html_to_text(body) if looks_like_html(body) else body)
+    language = _language_of(text)
+    sentences = list(_sentences(text))
+    said = [x for x in sentences if not _NAME_ONLY.match(x)]
+    # A reply that says nothing but "I agree." accepts what I proposed; with more words,
+    # "I agree" is usually an opinion ("I agree. The market looks weak.").
+    whole = " ".join(fold(said[0]).split()) if len(said) == 1 and language != "fr" else ""
+    if whole and _WHOLE_AGREE.match(whole):
+        return Detection("agreed", _excerpt(said[0]), "en", "en.whole-reply-agree")
+    for sentence in sentences:
+        found = _match_sentence(sentence, language)
         if found is not None:
             return found
-    if _attachments_blocked(text):
+    if not attachments or _attachments_blocked(text):
         return None
     for name in attachments:
         if _signed_attachment(name):
-            first = next(_sentences(text), name)
-            return Detection(f"attachment:{name}", _excerpt(first), _language_of(text or name))
+            first = sentences[0] if sentences else name
+            return Detection(
+                f"attachment:{name}",
+                _excerpt(first),
+                _language_of(text or name) or "fr",
+                "attachment.signed-pdf",
+            )
     return None

@@ -16,11 +16,12 @@ the quoted lines follow it.
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from collections.abc import Sequence
 
-__all__ = ["fold", "strip_quotes"]
+__all__ = ["fold", "html_to_text", "looks_like_html", "strip_quotes"]
 
 _HEADER_MAX = 300  # a reply header longer than this is prose (and keeps the regexes linear)
 
@@ -84,13 +85,22 @@ _HEADER_TO = re.compile(r"^\*?(?:to|a|an)\s?:\s?\S")
 _INLINE_HEADER_BLOCK = re.compile(
     r"^\*?(?:de|from|von) ?:.{0,200}\b(?:objet|subject|betreff|envoye|sent|gesendet) ?:"
 )
-# Only lines starting like this can be a header or a sign-off: the rest skip fold().
-_MAYBE = re.compile(
-    r"^(?:[-_*]|\W*(?:le|on|am|at|el|op|il|de|from|von|exp|abs|envoy|sent|get|t[eé]l|obt"
-    r"|begin|d[eé]but|anfang|gesendet)|\W*(?:to|[aà]|an)\s?:)"
-    r"|(?:wrote|crit|schrieb|scritto|escribi[oó])\s?:\s*$|[ap]m$|@",
+# Only lines starting or ending like this can be a header or a sign-off: the rest skip
+# fold() and the patterns above (an anchored match and two string tests per line).
+_MAYBE_START = re.compile(
+    r"[-_*]|\W*(?:le|on|am|at|el|op|il|de|from|von|exp|abs|envoy|sent|get|t[eé]l|obt|begin"
+    r"|d[eé]but|anfang|gesendet|von)|\W*(?:to|[aà]|an)\s?:",
     re.IGNORECASE,
 )
+_MAYBE_END = ("am", "pm", "AM", "PM", "Am", "Pm")
+
+
+def _maybe_header(stripped: str) -> bool:
+    return (
+        stripped.endswith(":")
+        or stripped.endswith(_MAYBE_END)
+        or _MAYBE_START.match(stripped) is not None
+    )
 
 
 def _wrote_header_end(lines: Sequence[str], i: int, first: str) -> int | None:
@@ -166,7 +176,7 @@ def strip_quotes(body: str) -> str:
             continue  # inline replies keep their unquoted lines
         if stripped == "--":
             break
-        if stripped and len(stripped) <= 4 * _HEADER_MAX and _MAYBE.search(stripped):
+        if stripped and len(stripped) <= 4 * _HEADER_MAX and _maybe_header(stripped):
             first = fold(stripped)
             end = _wrote_header_end(lines, i, first)
             if end is not None:
@@ -181,3 +191,33 @@ def strip_quotes(body: str) -> str:
         kept.append(line.rstrip())
         i += 1
     return "\n".join(kept).strip()
+
+
+# --- HTML bodies --------------------------------------------------------------------------
+
+_HTML_TAG = re.compile(r"<(?:html|body|div|p|br|table|span|font|head|meta)\b[^>]{0,500}>", re.I)
+_HTML_DROP = re.compile(r"(?is)<(script|style|head|title)\b.*?</\1\s*>")
+# Quoted history in HTML: Gmail's and Apple's blockquotes, Outlook's reply divider.
+_HTML_HISTORY = re.compile(
+    r"(?is)<blockquote\b.*?</blockquote\s*>|<div[^>]{0,200}\b(?:gmail_quote|divRplyFwdMsg"
+    r"|appendonsend|moz-cite-prefix|yahoo_quoted)\b[^>]{0,200}>.*\Z|<hr\b[^>]{0,200}>.*\Z"
+)
+_HTML_BREAK = re.compile(
+    r"(?i)<br\s*/?>|</(?:p|div|tr|li|h\d|table)\s*>|<(?:p|div|tr|li)\b[^>]{0,500}>"
+)
+_HTML_ANY_TAG = re.compile(r"<[^<>]{0,2000}>")
+
+
+def looks_like_html(text: str) -> bool:
+    """An HTML body, whatever its Content-Type says (mislabelled text/plain included)."""
+    head = text[:4000]
+    return len(_HTML_TAG.findall(head)) >= 2
+
+
+def html_to_text(text: str) -> str:
+    """Visible text of an HTML body, without scripts, styles or quoted history."""
+    text = _HTML_DROP.sub(" ", text)
+    text = _HTML_HISTORY.sub("\n", text)
+    text = _HTML_BREAK.sub("\n", text)
+    text = html.unescape(_HTML_ANY_TAG.sub("", text))
+    return "\n".join(" ".join(line.split()) for line in text.splitlines())
