@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from responsewatch.core.agreements import Detection, detect_agreement, new_text
+from responsewatch.core.agreements import detect_agreement, new_text
 
 LABELLED = Path(__file__).resolve().parents[1] / "data" / "agreements" / "labelled.jsonl"
 
