@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import html
 import json
 import os
 import xml.etree.ElementTree as ET
@@ -78,7 +79,8 @@ def _bc3(path: Path) -> dict[str, Mail]:
     for thread in root.iter("thread"):
         listno = (thread.findtext("listno") or "").strip()
         for n, doc in enumerate(thread.iter("DOC"), 1):
-            sentences = [(s.text or "").strip() for s in doc.iter("Sent")]
+            # The corpus escapes its text twice: "&gt;" quote markers survive one parse.
+            sentences = [html.unescape((s.text or "").strip()) for s in doc.iter("Sent")]
             mid = f"bc3:{listno}:{n}"
             sender = (doc.findtext("From") or "").strip()
             subject = (doc.findtext("Subject") or "").strip()

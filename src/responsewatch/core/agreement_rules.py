@@ -300,9 +300,9 @@ en.lets-proceed :: let's proceed :: en :: - :: \blet's (?:go ahead(?! and (?!pro
     |book|order|sign|launch|do it|execute|implement|deploy|begin|purchase|buy|place|issue|move
     |go with)\w)
     |proceed|do it|move forward|go with|get going)\b
-en.go-ahead :: go ahead :: en :: - :: (?<!feel free to )\bgo[- ]ahead\b(?! and (?!proceed|start
-    |book|order|sign|launch|do it|execute|implement|deploy|begin|purchase|buy|place|issue|move
-    |go with|put|schedule|enter|set)\w)
+en.go-ahead :: go ahead :: en :: - :: (?<!feel free to )(?<!the )(?<!a )\bgo[- ]ahead\b
+    (?! and (?!proceed|start|book|order|sign|launch|do it|execute|implement|deploy|begin
+    |purchase|buy|place|issue|move|go with|put|schedule|enter|set)\w)
 en.happy-to-proceed :: happy to proceed :: en :: - :: \b(?:happy|glad|pleased|ready) to (?:proceed
     |go ahead|move forward|sign off|sign|confirm|accept|approve)\b
 en.good-to-go :: good to go :: en :: - :: \b(?:you're|you are|we're|we are|all) good to go\b

@@ -87,6 +87,7 @@ _CONDITIONAL = re.compile(
     r"|\bnormalement\b|\ben principe\b|\bde principe\b|\bsur le principe\b|\bpeut-etre\b"
     r"|\beventuellement\b|\benvisag\w*|\bil me semble\b|\bje pense que\b|\bje crois que\b"
     r"|\bpas avant\b|\bif\b|\bonce\b|\bpending\b|\bprovided\b|\bsubject to\b|\bunless\b"
+    r"|\bi think\b|\bi believe\b|\bimho\b|\bin my opinion\b"
     r"|\bas soon as\b|\bassuming\b|\bin case\b|\bin principle\b|\bprobably\b|\bmaybe\b"
     r"|\bperhaps\b|\bhopefully\b|\blikely\b|\btentative\w*|\bexpect(?:ed)? to\b|\bnot until\b"
     r"|\bas long as\b|\btant que\b|\bjusqu'a ce que\b|\buntil\b"
@@ -291,11 +292,22 @@ _GOVERNMENT_AFTER = re.compile(
 _CLAUSE_SPLIT = re.compile(r"\s*(?:[,;:]|\s-+)\s*")
 # A sentence without any rule's needle approves nothing: most sentences stop there.
 _TRIGGER_WORDS = tuple(sorted({needle for needles in NEEDLES.values() for needle in needles}))
+_INLINE_CHECKED = frozenset({"en.terse-agreed", "en.terse-confirmed"})
+_PROPOSAL = re.compile(
+    r"\?|\bhow about\b|\bperhaps\b|\bmaybe\b|\bi'll\b|\bi will\b|\blet'?s\b|\bs/|\bhere'?s\b"
+    r"|\bhere is\b|\bi propose\b|\bsuggest|\bcould also\b|\bwe could\b|\bshall we\b|\bplease\b"
+    r"|\bi'd like to\b|\bshould (?:i|we)\b|\bwhat about\b|\bwould you\b"
+)
+_COMMITMENT = re.compile(
+    r"\bi'll\b|\bi will\b|\bwill (?:do|fix|change|update|send)\b|\bapplied\b|\bqueued\b"
+    r"|\bi(?:'ve| have)? (?:changed|fixed|updated|removed|reworded)\b|\btake (?:this|the) patch\b"
+)
 # Initials or a name left under a reply ("PL", "--John", "Jean Dupont").
 _NAME_ONLY = re.compile(r"^(?:-{1,2}\s*)?[A-Z][\w.'-]{0,20}(?: [A-Z][\w.'-]{0,20}){0,2}$")
 _WHOLE_AGREE = re.compile(
     r"^(?:(?:ok|yes|fine)[ ,]+)?(?:(?:i |we )?(?:fully |totally |completely |both )?agreed?"
-    r"|confirm(?:ed)?|(?:it |this |that |all |everything )?looks? (?:fine|good|ok|okay|great)"
+    r"|confirm(?:ed)?|please do|go for it|(?:it |this |that |all |everything )?looks? (?:fine"
+    r"|good|ok|okay|great)"
     r"(?: to (?:me|us))?)[ !.]*$"
 )
 
@@ -516,6 +528,42 @@ def _language_of(text: str) -> str:
     return "en" if english > french else "fr"
 
 
+def _quoted_above(body: str, sentence: str) -> str:
+    """The quoted paragraph an inline answer sits under ("" for a top-posted answer)."""
+    lines = body.replace("\r\n", "\n").split("\n")
+    head = " ".join(sentence.split()[:3])
+    for idx, line in enumerate(lines):
+        if line.lstrip().startswith(">") or not " ".join(line.split()).startswith(head):
+            continue
+        above: list[str] = []
+        for prev in reversed(lines[max(0, idx - 12) : idx]):
+            quoted = prev.lstrip().startswith(">")
+            text = prev.lstrip().lstrip("> ").strip()
+            if quoted and text:
+                above.append(text)
+            elif above:
+                break  # the quoted paragraph nearest to the answer is what it answers
+            elif text and not _GREETING.match(fold(text)):
+                return ""  # text of the sender's own above: not an inline answer
+        return fold(" ".join(reversed(above)))
+    return ""
+
+
+def _agrees_to_a_proposal(body: str, sentences: Sequence[str], index: int) -> bool:
+    """ "Agreed." under a quoted proposal accepts it; under a quoted opinion it is one.
+
+    In review threads "Agreed." answers statements ("this would confuse the reader") as
+    often as proposals ("how about …?"). It counts when the quoted text above proposes
+    or asks, when the answer commits ("Agreed, I'll fix this.", "Patch applied."), or
+    when it is not an inline answer at all (a reply to the whole message).
+    """
+    quoted = _quoted_above(body, sentences[index])
+    if not quoted or _PROPOSAL.search(quoted):
+        return True
+    following = " ".join(sentences[index : index + 2])
+    return bool(_COMMITMENT.search(fold(following)))
+
+
 def _bulk(body: str, sender: str) -> bool:
     if _BULK_SENDER.match(sender.partition("@")[0].lower()):
         return True
@@ -551,10 +599,13 @@ def detect_agreement(
     whole = " ".join(fold(said[0]).split()) if len(said) == 1 and language != "fr" else ""
     if whole and _WHOLE_AGREE.match(whole):
         return Detection("agreed", _excerpt(said[0]), "en", "en.whole-reply-agree")
-    for sentence in sentences:
+    for index, sentence in enumerate(sentences):
         found = _match_sentence(sentence, language)
-        if found is not None:
-            return found
+        if found is None:
+            continue
+        if found.rule in _INLINE_CHECKED and not _agrees_to_a_proposal(body, sentences, index):
+            continue
+        return found
     if not attachments or _attachments_blocked(text):
         return None
     for name in attachments:
