@@ -13,6 +13,7 @@ import hashlib
 import html
 import json
 import os
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -88,6 +89,32 @@ def _bc3(path: Path) -> dict[str, Mail]:
     return out
 
 
+_MESSAGE_ID = re.compile(rb"(?im)^message-id:[ \t]*<?([^>\r\n]*)>?")
+
+
+@cache
+def _raw_index(relative: str) -> dict[str, bytes]:
+    """Raw messages of an mbox by Message-ID, found without parsing every message."""
+    out: dict[str, bytes] = {}
+    for raw in _mbox_messages(gzip.decompress((CORPORA / relative).read_bytes())):
+        end = raw.find(b"\n\n")
+        found = _MESSAGE_ID.search(raw, 0, end if end >= 0 else len(raw))
+        key = found.group(1).strip().decode("latin-1") if found else ""
+        out.setdefault(key or _from_raw(raw).message_id, raw)
+    return out
+
+
+def mail_of(relative: str, message_id: str) -> Mail:
+    """One message: parsed alone, so a label costs one parse, not its whole mailbox."""
+    if relative.endswith("corpus.xml.gz"):
+        return corpus_file(relative)[message_id]
+    raw = _raw_index(relative).get(message_id)
+    mail = _from_raw(raw) if raw is not None else None
+    if mail is None or mail.message_id != message_id:
+        return corpus_file(relative)[message_id]  # an unusual header: parse them all
+    return mail
+
+
 @cache
 def corpus_file(relative: str) -> dict[str, Mail]:
     """Every message of one corpus file, by Message-ID (first occurrence wins)."""
@@ -110,7 +137,7 @@ def resolve(case: dict[str, object]) -> dict[str, object]:
     """A real case gets its body, subject and attachments from the corpus file it names."""
     if "corpus" not in case:
         return case
-    mail = corpus_file(str(case["corpus"]))[str(case["message_id"])]
+    mail = mail_of(str(case["corpus"]), str(case["message_id"]))
     return {
         **case,
         "body": mail.body,
