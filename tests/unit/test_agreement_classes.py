@@ -286,3 +286,15 @@ def test_needles_never_hide_a_match(words: list[str]) -> None:
 def test_hostile_input_never_raises(body: str, sender: str) -> None:
     found = detect_agreement(body, sender=sender, attachments=[body[:30] + ".pdf"])
     assert found is None or len(found.excerpt) <= 200
+
+
+def test_html_answers_between_blockquotes_count_and_nesting_is_linear() -> None:
+    body = (
+        "<html><p>Hi Claire,</p><blockquote>Do you approve the quote?<blockquote>Older"
+        "</blockquote></blockquote><p>Approved.</p><blockquote>Start on Monday?</blockquote>"
+    )
+    found = detect_agreement(body)
+    assert found is not None
+    assert (found.excerpt, found.rule) == ("Approved.", "en.terse-approved")
+    # Thousands of unclosed blockquotes: one pass, nothing inside them is read.
+    assert detect_agreement("<html><p>x</p>" + "<blockquote>Approved." * 5000) is None

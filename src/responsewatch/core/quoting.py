@@ -199,13 +199,30 @@ _HTML_TAG = re.compile(r"<(?:html|body|div|p|br|table|span|font|head|meta)\b[^>]
 _HTML_DROP = re.compile(r"(?is)<(script|style|head|title)\b.*?</\1\s*>")
 # Quoted history in HTML: Gmail's and Apple's blockquotes, Outlook's reply divider.
 _HTML_HISTORY = re.compile(
-    r"(?is)<blockquote\b.*?</blockquote\s*>|<div[^>]{0,200}\b(?:gmail_quote|divRplyFwdMsg"
-    r"|appendonsend|moz-cite-prefix|yahoo_quoted)\b[^>]{0,200}>.*\Z|<hr\b[^>]{0,200}>.*\Z"
+    r"(?is)<div[^>]{0,200}\b(?:gmail_quote|divRplyFwdMsg|appendonsend|moz-cite-prefix"
+    r"|yahoo_quoted)\b[^>]{0,200}>.*\Z|<hr\b[^>]{0,200}>.*\Z"
 )
+_BLOCKQUOTE = re.compile(r"(?i)<(/?)blockquote\b[^>]{0,500}>")
 _HTML_BREAK = re.compile(
     r"(?i)<br\s*/?>|</(?:p|div|tr|li|h\d|table)\s*>|<(?:p|div|tr|li)\b[^>]{0,500}>"
 )
 _HTML_ANY_TAG = re.compile(r"<[^<>]{0,2000}>")
+
+
+def _drop_blockquotes(text: str) -> str:
+    """Text outside (possibly nested) blockquotes, in one pass: answers between them stay."""
+    kept: list[str] = []
+    depth = position = 0
+    for tag in _BLOCKQUOTE.finditer(text):
+        if depth == 0:
+            kept.append(text[position : tag.start()])
+        depth = max(0, depth - 1) if tag.group(1) else depth + 1
+        position = tag.end()
+        if depth == 0:
+            kept.append("\n")
+    if depth == 0:
+        kept.append(text[position:])
+    return "".join(kept)
 
 
 def looks_like_html(text: str) -> bool:
@@ -216,7 +233,7 @@ def looks_like_html(text: str) -> bool:
 
 def html_to_text(text: str) -> str:
     """Visible text of an HTML body, without scripts, styles or quoted history."""
-    text = _HTML_DROP.sub(" ", text)
+    text = _drop_blockquotes(_HTML_DROP.sub(" ", text))
     text = _HTML_HISTORY.sub("\n", text)
     text = _HTML_BREAK.sub("\n", text)
     text = html.unescape(_HTML_ANY_TAG.sub("", text))
