@@ -22,7 +22,33 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["NEEDLES", "PHRASES", "TERSE", "Phrase"]
+__all__ = [
+    "BULK_MARKER",
+    "BULK_SENDER",
+    "BY_ME_AFTER",
+    "COMMITMENT",
+    "CONDITIONAL",
+    "CONTRAST",
+    "DOC_EN",
+    "DOC_FR",
+    "GOVERNMENT_AFTER",
+    "IMMEDIATE_NEGATION",
+    "NEEDLES",
+    "NEGATION",
+    "NEGATION_AFTER",
+    "NEUTRAL_IDIOMS",
+    "PHRASES",
+    "POLITE_SIL",
+    "PROPOSAL",
+    "QUESTION",
+    "RECEIVED_BEFORE",
+    "REQUEST",
+    "SCHEDULE_AFTER",
+    "SCHEDULE_NOUN",
+    "TERSE",
+    "THIRD_PARTY_BEFORE",
+    "Phrase",
+]
 
 # What a consultant proposes: documents, prices, phases (fr and en).
 DOC_FR = (
@@ -362,4 +388,142 @@ en.terse-confirmed :: we confirm :: en :: - :: ^(?:(?:ok|okay|yes|fine|thanks)[ 
 en.terse-deal :: deal :: en :: - :: ^deal[ !.]*$
 en.terse-go-ahead :: go ahead :: en :: - :: ^(?:(?:ok|okay|yes|fine)[ ,!.-]+)?go ahead[ !.]*$
 """
+)
+
+# --- suppressors and context (agreements.py applies them) ---------------------------
+
+POLITE_SIL = re.compile(r"\bs'il (?:vous|te) plait\b|\bsvp\b")
+QUESTION = re.compile(
+    r"\b(?:pouvez|pourriez|peux|pourrais|voulez|voudriez|veux|souhaitez|avez|etes|auriez"
+    r"|seriez|pensez|croyez|sommes|devons|doit|faut)-(?:vous|tu|nous|il|on)\b|-t-(?:il|elle|on)\b"
+    r"|\best-ce\b|\best ce que\b|\bje me demandais\b|\bje voulais savoir\b|\bdites-moi\b"
+    r"|\b(?:can|could|would|will) you\b|\bwondering\b|\bdo you (?:think|agree|approve)\b"
+    r"|^(?:so |and |also |then |ok |hi \w+ )?(?:can|could|would|will|do|does|did|shall|should"
+    r"|may|is|are|was|were|has|have|any chance)\b"
+)
+CONDITIONAL = re.compile(
+    r"\bsi\b|\bs'ils?\b|\bune fois\b|\bdes que\b|\bdes reception\b|\bsous reserve\b"
+    r"|\ba condition\b|\bpourvu que\b|\bsauf\b|\ben cas de\b|\blorsque\b"
+    r"|\bapres (?:validation|accord|signature|reception)\b"
+    r"|\b(?:valid|approuv|sign|accept|confirm|donn)er(?:ai|as|a|ons|ez|ont|ais|ait|ions|iez|aient)\b"
+    r"|\bser(?:ai|a|ons|ont|ais|ait|aient)\b|\bpourr(?:ai|a|ons|ez|ont|ais|ait|ions|iez|aient)\b"
+    r"|\bdevr(?:ai|a|ons|ez|ont|ais|ait|ions|iez|aient)\b"
+    r"|\b(?:vais|va|allons|allez|vont|aller)(?: \w+){0,2} (?:valider|signer|approuver|accepter"
+    r"|donner|confirmer|lancer|commander)\b|\bprobablement\b|\bsans doute\b|\ba priori\b"
+    r"|\bnormalement\b|\ben principe\b|\bde principe\b|\bsur le principe\b|\bpeut-etre\b"
+    r"|\beventuellement\b|\benvisag\w*|\bil me semble\b|\bje pense que\b|\bje crois que\b"
+    r"|\bpas avant\b|\bif\b|\bonce\b|\bpending\b|\bprovided\b|\bsubject to\b|\bunless\b"
+    r"|\bi think\b|\bi believe\b|\bimho\b|\bin my opinion\b"
+    r"|\bas soon as\b|\bassuming\b|\bin case\b|\bin principle\b|\bprobably\b|\bmaybe\b"
+    r"|\bperhaps\b|\bhopefully\b|\blikely\b|\btentative\w*|\bexpect(?:ed)? to\b|\bnot until\b"
+    r"|\bas long as\b|\btant que\b|\bjusqu'a ce que\b|\buntil\b"
+    r"|(?:\bwill|'ll|\bwould|'d|\bshould|\bcould|\bmight|\bmay|\bmust|\bshall|\bgoing to|\bgonna"
+    r"|\bplan(?:ning)? to|\bintend to|\bhope to|\babout to|\bwants? to|\bneeds? to|\bhave to"
+    r"|\bhas to)(?: \w+){0,2} (?:approved?|sign(?:ed)?|accept(?:ed)?|agreed?|validated?"
+    r"|confirmed?|give)\b"
+    r"|\bafter (?:approval|sign-?off|review)\b|\bwhen (?:it|this|the \w+) (?:is|'s|has|gets)\b"
+)
+REQUEST = re.compile(
+    r"\bmerci de (?:bien vouloir )?(?:nous |me )?(?:valider|confirmer|signer|retourner"
+    r"|renvoyer|approuver|donner|faire valider|faire signer|transmettre)\b"
+    r"|\bje vous (?:prie|remercie|serais reconnaissante?) de (?:bien vouloir )?(?:valider"
+    r"|signer|confirmer|approuver|nous|me|retourner)\b"
+    r"|(?<!bon )\bpour (?:validation|approbation|signature|accord|avis|relecture)\b"
+    r"|\ba (?:valider|signer|approuver|faire valider)\b|\ben attente (?:de|du|d')"
+    r"|\battend(?:s|ons|re)?(?: \w+){0,2} (?:votre|la|le|ta|leur|son)(?: \w+)? (?:validation"
+    r"|accord|signature|approbation|feu vert|retour|go)\b"
+    r"|\b(?:doit|doivent|faut|reste a|restent a)(?: \w+){0,3} (?:validee?s?|signee?s?"
+    r"|approuvee?s?|valider|signer|approuver|etre)\b|\bsoumi[st]\b|\bsoumettre\b|\bsoumettons\b"
+    r"|\ben cours (?:de|d')|\bdemande (?:de |d')(?:validation|accord|signature|approbation)\b"
+    r"|\b(?:besoin|attente|recevoir|obtenir) (?:de )?(?:votre|ton) (?:validation|accord"
+    r"|approbation|feu vert|signature)\b|\bmention\b|\bpas encore\b"
+    r"|\bvalidation (?:interne|de la direction|du comite|par)\b"
+    r"|\bplease (?:approve|sign|confirm|validate|review|countersign)\b"
+    r"|\bkindly (?:approve|sign|confirm|review)\b"
+    r"|\bfor (?:your |our |their |internal |final )?(?:approval|signature|review|sign-?off"
+    r"|validation|consideration)\b|\b(?:awaiting|await|waiting (?:for|on)|wait for|pending)\b"
+    r"|\b(?:need|needs|require|requires|required|requesting|request|requested|seek|seeking"
+    r"|get|getting|obtain)(?: \w+){0,2} (?:approval|sign-?off|signature|go-ahead|green light"
+    r"|agreement)\b|\bto be (?:approved|signed|agreed|validated|confirmed)\b"
+    r"|\b(?:approval|signature) (?:request|needed|required|pending|process|workflow)\b"
+    r"|\bin progress\b|\bunder review\b|\bsubmitted\b|\bnot yet\b|\blet (?:me|us) know\b"
+    r"|\bil (?:faut|faudrait|faudra)\b|\b(?:soit|soient) (?:\w+ )?(?:signee?s?|validee?s?"
+    r"|approuvee?s?)\b|\b(?:tenez|dites|faites)-(?:moi|nous)\b"
+    r"|\bstill (?:needs?|requires?|has to|waiting)\b"
+    r"|\b(?:send|return|forward|mail|fax|e-?mail)(?: \w+){0,4} (?:signed|executed"
+    r"|countersigned)\b|\bsign,? (?:and|&) (?:return|fax|send|notari[sz]e|mail)\b"
+    r"|\bplease (?:print|look over|sign off)\b|\b(?:retourner|renvoyer|envoyer|transmettre)"
+    r"(?: [\w'-]+){0,4} (?:signee?s?|bpa|bon pour accord)\b"
+    r"|\bil nous faut\b|\b(?:we )?need your\b|\bawaiting your\b"
+)
+NEUTRAL_IDIOMS = re.compile(
+    r"\bpas de (?:soucis?|problemes?|objections?|remarques?|modifications?|changements?"
+    r"|commentaires?|retours?)\b|\bsans (?:soucis?|problemes?|reserves?|objections?"
+    r"|modifications?|changements?)\b|\bn'hesitez? pas\b|\baucune? (?:objection|remarque"
+    r"|souci|probleme|modification|reserve|commentaire)s?\b|\brien a (?:redire|ajouter|signaler)\b"
+    r"|\bno (?:problems?|worries|objections?|changes|further \w+|comments|concerns|issues?)\b"
+    r"|\bdon't hesitate\b|\bnot only\b|\bnothing to (?:add|change)\b|\bpas mal\b"
+    r"|\bwithout (?:reservations?|changes|further changes|objections?)\b|\bwhy not\b"
+    r"|\bpourquoi pas\b|\bno (?:further )?remarks?\b|\bnothing further\b"
+    r"|\b(?:des que|aussi vite que|le plus tot) possible\b|\bas soon as possible\b|\basap\b"
+    r"|\bn'(?:avons|ai|a|ont) (?:pas|aucune?) (?:de |d')?(?:remarques?|commentaires?|objections?"
+    r"|modifications?|reserves?|retours?)\b|\b(?:we|i) have no (?:further )?(?:comments?"
+    r"|remarks?|objections?|concerns?)\b"
+)
+CONTRAST = re.compile(
+    r"\b(?:mais|but|however|cependant|toutefois|en revanche|par contre|neanmoins|pourtant"
+    r"|though|although)\b"
+)
+NEGATION = re.compile(
+    r"\bne\b|\bn'|\bpas\b|\bjamais\b|\baucune?\b|\bni\b|\bsans\b|\bnot\b|n't\b|\bnever\b"
+    r"|\bno longer\b|\bcannot\b|\bunable\b|\brefus\w*|\brejet\w*|\breject\w*|\bdeclin\w*"
+    r"|\bnor\b|\bneither\b|\bwithout\b|\bplutot que\b|\binstead of\b|\brather than\b"
+)
+IMMEDIATE_NEGATION = re.compile(r"(?:\bnon|\bpas|\bnot|\bnever|\bjamais)[\s-]*$")
+NEGATION_AFTER = re.compile(r"^(?:\w+ )?(?:pas|point|jamais|not|never)\b")
+SCHEDULE_NOUN = re.compile(
+    r"\b(?:reunion|rdv|rendez-vous|visio\w*|call|meeting|creneau|dejeuner|diner|cafe|appel"
+    r"|point telephonique|webinar|slot|meet|lunch|dinner|drinks|appointment|interview)\b"
+)
+RECEIVED_BEFORE = re.compile(
+    r"\b(?:thanks? (?:you )?for|merci pour|merci de|received|recu|reception|got)\b"
+)
+BY_ME_AFTER = re.compile(r"^ (?:par (?:vos soins|vous|toi)|by you|from you|de votre part)\b")
+SCHEDULE_AFTER = re.compile(
+    r"\b(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|demain|ce soir|ce matin"
+    r"|monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow|tonight"
+    r"|\d{1,2} ?h\d{0,2}|\d{1,2}:\d{2}|\d{1,2} ?(?:am|pm)|un point|next week"
+    r"|la semaine prochaine)\b"
+)
+# Bulk mail the automated rule lets through (no list headers): system senders and the
+# footers only mass mail carries. Searched in the unquoted part of the body.
+BULK_SENDER = re.compile(
+    r"^(?:newsletters?|news|marketing|promos?|promotions?|offers?|deals|orders?|commandes?"
+    r"|notifications?|alerts?|updates?|mailer|mailers|bounces?|automailer|system|robot"
+    r"|daemon|auto|autoreply|campaigns?|emailing|e-?news|digest)(?:[+._-]|$)"
+)
+BULK_MARKER = re.compile(
+    r"unsubscribe|desinscri|desabonn|opt[- ]?(?:in|out)\b|view (?:this|it) (?:email |e-mail )?"
+    r"in (?:your|a) (?:web )?browser|to be removed from"
+    r"|manage (?:your )?(?:e-?mail |subscription )?preferences|si vous ne souhaitez plus recevoir"
+    r"|this is an automated|generated e-?mail"
+    r"|do not reply|ne pas repondre|ne repondez pas|mailing list removal|you are receiving this"
+    r"|vous recevez ce (?:message|courriel|mail)"
+)
+# "their plan was approved", "leur devis a été validé": someone else's approval, reported.
+THIRD_PARTY_BEFORE = re.compile(r"\b(?:their|his|her|its|leur|leurs|son|sa|ses|they|ils|elles)\W*$")
+GOVERNMENT_AFTER = re.compile(
+    r"^ (?:par|by) (?:la |le |les |l'|the )?(?:mairie|parlement|prefecture|etat|gouvernement"
+    r"|actionnaires|conseil (?:municipal|d'administration|constitutionnel)|tribunal|commission"
+    r"|senat|assemblee|regulators?|shareholders|parliament|congress|senate|court|government"
+    r"|city council|ferc|sec|fda|authorities)\b"
+)
+PROPOSAL = re.compile(
+    r"\?|\bhow about\b|\bperhaps\b|\bmaybe\b|\bi'll\b|\bi will\b|\blet'?s\b|\bs/|\bhere'?s\b"
+    r"|\bhere is\b|\bi propose\b|\bsuggest|\bcould also\b|\bwe could\b|\bshall we\b|\bplease\b"
+    r"|\bi'd like to\b|\bshould (?:i|we)\b|\bwhat about\b|\bwould you\b"
+)
+COMMITMENT = re.compile(
+    r"\bi'll\b|\bi will\b|\bwill (?:do|fix|change|update|send)\b|\bapplied\b|\bqueued\b"
+    r"|\bi(?:'ve| have)? (?:changed|fixed|updated|removed|reworded)\b|\btake (?:this|the) patch\b"
 )

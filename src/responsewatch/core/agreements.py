@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from responsewatch.core import agreement_rules as rules
 from responsewatch.core.agreement_rules import NEEDLES, PHRASES, TERSE, Phrase
 from responsewatch.core.quoting import fold, html_to_text, looks_like_html, strip_quotes
 
@@ -66,109 +67,6 @@ _DISCLAIMER_MARKER = re.compile(
 )
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?;…])\s+")
 
-_POLITE_SIL = re.compile(r"\bs'il (?:vous|te) plait\b|\bsvp\b")
-_QUESTION = re.compile(
-    r"\b(?:pouvez|pourriez|peux|pourrais|voulez|voudriez|veux|souhaitez|avez|etes|auriez"
-    r"|seriez|pensez|croyez|sommes|devons|doit|faut)-(?:vous|tu|nous|il|on)\b|-t-(?:il|elle|on)\b"
-    r"|\best-ce\b|\best ce que\b|\bje me demandais\b|\bje voulais savoir\b|\bdites-moi\b"
-    r"|\b(?:can|could|would|will) you\b|\bwondering\b|\bdo you (?:think|agree|approve)\b"
-    r"|^(?:so |and |also |then |ok |hi \w+ )?(?:can|could|would|will|do|does|did|shall|should"
-    r"|may|is|are|was|were|has|have|any chance)\b"
-)
-_CONDITIONAL = re.compile(
-    r"\bsi\b|\bs'ils?\b|\bune fois\b|\bdes que\b|\bdes reception\b|\bsous reserve\b"
-    r"|\ba condition\b|\bpourvu que\b|\bsauf\b|\ben cas de\b|\blorsque\b"
-    r"|\bapres (?:validation|accord|signature|reception)\b"
-    r"|\b(?:valid|approuv|sign|accept|confirm|donn)er(?:ai|as|a|ons|ez|ont|ais|ait|ions|iez|aient)\b"
-    r"|\bser(?:ai|a|ons|ont|ais|ait|aient)\b|\bpourr(?:ai|a|ons|ez|ont|ais|ait|ions|iez|aient)\b"
-    r"|\bdevr(?:ai|a|ons|ez|ont|ais|ait|ions|iez|aient)\b"
-    r"|\b(?:vais|va|allons|allez|vont|aller)(?: \w+){0,2} (?:valider|signer|approuver|accepter"
-    r"|donner|confirmer|lancer|commander)\b|\bprobablement\b|\bsans doute\b|\ba priori\b"
-    r"|\bnormalement\b|\ben principe\b|\bde principe\b|\bsur le principe\b|\bpeut-etre\b"
-    r"|\beventuellement\b|\benvisag\w*|\bil me semble\b|\bje pense que\b|\bje crois que\b"
-    r"|\bpas avant\b|\bif\b|\bonce\b|\bpending\b|\bprovided\b|\bsubject to\b|\bunless\b"
-    r"|\bi think\b|\bi believe\b|\bimho\b|\bin my opinion\b"
-    r"|\bas soon as\b|\bassuming\b|\bin case\b|\bin principle\b|\bprobably\b|\bmaybe\b"
-    r"|\bperhaps\b|\bhopefully\b|\blikely\b|\btentative\w*|\bexpect(?:ed)? to\b|\bnot until\b"
-    r"|\bas long as\b|\btant que\b|\bjusqu'a ce que\b|\buntil\b"
-    r"|(?:\bwill|'ll|\bwould|'d|\bshould|\bcould|\bmight|\bmay|\bmust|\bshall|\bgoing to|\bgonna"
-    r"|\bplan(?:ning)? to|\bintend to|\bhope to|\babout to|\bwants? to|\bneeds? to|\bhave to"
-    r"|\bhas to)(?: \w+){0,2} (?:approved?|sign(?:ed)?|accept(?:ed)?|agreed?|validated?"
-    r"|confirmed?|give)\b"
-    r"|\bafter (?:approval|sign-?off|review)\b|\bwhen (?:it|this|the \w+) (?:is|'s|has|gets)\b"
-)
-_REQUEST = re.compile(
-    r"\bmerci de (?:bien vouloir )?(?:nous |me )?(?:valider|confirmer|signer|retourner"
-    r"|renvoyer|approuver|donner|faire valider|faire signer|transmettre)\b"
-    r"|\bje vous (?:prie|remercie|serais reconnaissante?) de (?:bien vouloir )?(?:valider"
-    r"|signer|confirmer|approuver|nous|me|retourner)\b"
-    r"|(?<!bon )\bpour (?:validation|approbation|signature|accord|avis|relecture)\b"
-    r"|\ba (?:valider|signer|approuver|faire valider)\b|\ben attente (?:de|du|d')"
-    r"|\battend(?:s|ons|re)?(?: \w+){0,2} (?:votre|la|le|ta|leur|son)(?: \w+)? (?:validation"
-    r"|accord|signature|approbation|feu vert|retour|go)\b"
-    r"|\b(?:doit|doivent|faut|reste a|restent a)(?: \w+){0,3} (?:validee?s?|signee?s?"
-    r"|approuvee?s?|valider|signer|approuver|etre)\b|\bsoumi[st]\b|\bsoumettre\b|\bsoumettons\b"
-    r"|\ben cours (?:de|d')|\bdemande (?:de |d')(?:validation|accord|signature|approbation)\b"
-    r"|\b(?:besoin|attente|recevoir|obtenir) (?:de )?(?:votre|ton) (?:validation|accord"
-    r"|approbation|feu vert|signature)\b|\bmention\b|\bpas encore\b"
-    r"|\bvalidation (?:interne|de la direction|du comite|par)\b"
-    r"|\bplease (?:approve|sign|confirm|validate|review|countersign)\b"
-    r"|\bkindly (?:approve|sign|confirm|review)\b"
-    r"|\bfor (?:your |our |their |internal |final )?(?:approval|signature|review|sign-?off"
-    r"|validation|consideration)\b|\b(?:awaiting|await|waiting (?:for|on)|wait for|pending)\b"
-    r"|\b(?:need|needs|require|requires|required|requesting|request|requested|seek|seeking"
-    r"|get|getting|obtain)(?: \w+){0,2} (?:approval|sign-?off|signature|go-ahead|green light"
-    r"|agreement)\b|\bto be (?:approved|signed|agreed|validated|confirmed)\b"
-    r"|\b(?:approval|signature) (?:request|needed|required|pending|process|workflow)\b"
-    r"|\bin progress\b|\bunder review\b|\bsubmitted\b|\bnot yet\b|\blet (?:me|us) know\b"
-    r"|\bil (?:faut|faudrait|faudra)\b|\b(?:soit|soient) (?:\w+ )?(?:signee?s?|validee?s?"
-    r"|approuvee?s?)\b|\b(?:tenez|dites|faites)-(?:moi|nous)\b"
-    r"|\bstill (?:needs?|requires?|has to|waiting)\b"
-    r"|\b(?:send|return|forward|mail|fax|e-?mail)(?: \w+){0,4} (?:signed|executed"
-    r"|countersigned)\b|\bsign,? (?:and|&) (?:return|fax|send|notari[sz]e|mail)\b"
-    r"|\bplease (?:print|look over|sign off)\b|\b(?:retourner|renvoyer|envoyer|transmettre)"
-    r"(?: [\w'-]+){0,4} (?:signee?s?|bpa|bon pour accord)\b"
-    r"|\bil nous faut\b|\b(?:we )?need your\b|\bawaiting your\b"
-)
-_NEUTRAL_IDIOMS = re.compile(
-    r"\bpas de (?:soucis?|problemes?|objections?|remarques?|modifications?|changements?"
-    r"|commentaires?|retours?)\b|\bsans (?:soucis?|problemes?|reserves?|objections?"
-    r"|modifications?|changements?)\b|\bn'hesitez? pas\b|\baucune? (?:objection|remarque"
-    r"|souci|probleme|modification|reserve|commentaire)s?\b|\brien a (?:redire|ajouter|signaler)\b"
-    r"|\bno (?:problems?|worries|objections?|changes|further \w+|comments|concerns|issues?)\b"
-    r"|\bdon't hesitate\b|\bnot only\b|\bnothing to (?:add|change)\b|\bpas mal\b"
-    r"|\bwithout (?:reservations?|changes|further changes|objections?)\b|\bwhy not\b"
-    r"|\bpourquoi pas\b|\bno (?:further )?remarks?\b|\bnothing further\b"
-    r"|\b(?:des que|aussi vite que|le plus tot) possible\b|\bas soon as possible\b|\basap\b"
-    r"|\bn'(?:avons|ai|a|ont) (?:pas|aucune?) (?:de |d')?(?:remarques?|commentaires?|objections?"
-    r"|modifications?|reserves?|retours?)\b|\b(?:we|i) have no (?:further )?(?:comments?"
-    r"|remarks?|objections?|concerns?)\b"
-)
-_CONTRAST = re.compile(
-    r"\b(?:mais|but|however|cependant|toutefois|en revanche|par contre|neanmoins|pourtant"
-    r"|though|although)\b"
-)
-_NEGATION = re.compile(
-    r"\bne\b|\bn'|\bpas\b|\bjamais\b|\baucune?\b|\bni\b|\bsans\b|\bnot\b|n't\b|\bnever\b"
-    r"|\bno longer\b|\bcannot\b|\bunable\b|\brefus\w*|\brejet\w*|\breject\w*|\bdeclin\w*"
-    r"|\bnor\b|\bneither\b|\bwithout\b|\bplutot que\b|\binstead of\b|\brather than\b"
-)
-_IMMEDIATE_NEGATION = re.compile(r"(?:\bnon|\bpas|\bnot|\bnever|\bjamais)[\s-]*$")
-_NEGATION_AFTER = re.compile(r"^(?:\w+ )?(?:pas|point|jamais|not|never)\b")
-_SCHEDULE_NOUN = re.compile(
-    r"\b(?:reunion|rdv|rendez-vous|visio\w*|call|meeting|creneau|dejeuner|diner|cafe|appel"
-    r"|point telephonique|webinar|slot|meet|lunch|dinner|drinks|appointment|interview)\b"
-)
-_RECEIVED_BEFORE = re.compile(
-    r"\b(?:thanks? (?:you )?for|merci pour|merci de|received|recu|reception|got)\b"
-)
-_BY_ME_AFTER = re.compile(r"^ (?:par (?:vos soins|vous|toi)|by you|from you|de votre part)\b")
-_SCHEDULE_AFTER = re.compile(
-    r"\b(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|demain|ce soir|ce matin"
-    r"|monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow|tonight"
-    r"|\d{1,2} ?h\d{0,2}|\d{1,2}:\d{2}|\d{1,2} ?(?:am|pm)|un point|next week"
-    r"|la semaine prochaine)\b"
-)
 _DOCUMENT_TOPIC = re.compile(
     r"sign|valid|approuv|approv|commande|order|accord|agree|devis|contrat|contract|\bpo\b"
     r"|quote|\bbdc\b"
@@ -264,44 +162,10 @@ _FRENCH_WORDS = frozenset(
         "bien",
     ]
 )
-# Bulk mail the automated rule lets through (no list headers): system senders and the
-# footers only mass mail carries. Searched in the unquoted part of the body.
-_BULK_SENDER = re.compile(
-    r"^(?:newsletters?|news|marketing|promos?|promotions?|offers?|deals|orders?|commandes?"
-    r"|notifications?|alerts?|updates?|mailer|mailers|bounces?|automailer|system|robot"
-    r"|daemon|auto|autoreply|campaigns?|emailing|e-?news|digest)(?:[+._-]|$)"
-)
-_BULK_MARKER = re.compile(
-    r"unsubscribe|desinscri|desabonn|opt[- ]?(?:in|out)\b|view (?:this|it) (?:email |e-mail )?"
-    r"in (?:your|a) (?:web )?browser|to be removed from"
-    r"|manage (?:your )?(?:e-?mail |subscription )?preferences|si vous ne souhaitez plus recevoir"
-    r"|this is an automated|generated e-?mail"
-    r"|do not reply|ne pas repondre|ne repondez pas|mailing list removal|you are receiving this"
-    r"|vous recevez ce (?:message|courriel|mail)"
-)
-# "their plan was approved", "leur devis a été validé": someone else's approval, reported.
-_THIRD_PARTY_BEFORE = re.compile(
-    r"\b(?:their|his|her|its|leur|leurs|son|sa|ses|they|ils|elles)\W*$"
-)
-_GOVERNMENT_AFTER = re.compile(
-    r"^ (?:par|by) (?:la |le |les |l'|the )?(?:mairie|parlement|prefecture|etat|gouvernement"
-    r"|actionnaires|conseil (?:municipal|d'administration|constitutionnel)|tribunal|commission"
-    r"|senat|assemblee|regulators?|shareholders|parliament|congress|senate|court|government"
-    r"|city council|ferc|sec|fda|authorities)\b"
-)
 _CLAUSE_SPLIT = re.compile(r"\s*(?:[,;:]|\s-+)\s*")
 # A sentence without any rule's needle approves nothing: most sentences stop there.
 _TRIGGER_WORDS = tuple(sorted({needle for needles in NEEDLES.values() for needle in needles}))
 _INLINE_CHECKED = frozenset({"en.terse-agreed", "en.terse-confirmed"})
-_PROPOSAL = re.compile(
-    r"\?|\bhow about\b|\bperhaps\b|\bmaybe\b|\bi'll\b|\bi will\b|\blet'?s\b|\bs/|\bhere'?s\b"
-    r"|\bhere is\b|\bi propose\b|\bsuggest|\bcould also\b|\bwe could\b|\bshall we\b|\bplease\b"
-    r"|\bi'd like to\b|\bshould (?:i|we)\b|\bwhat about\b|\bwould you\b"
-)
-_COMMITMENT = re.compile(
-    r"\bi'll\b|\bi will\b|\bwill (?:do|fix|change|update|send)\b|\bapplied\b|\bqueued\b"
-    r"|\bi(?:'ve| have)? (?:changed|fixed|updated|removed|reworded)\b|\btake (?:this|the) patch\b"
-)
 # Initials or a name left under a reply ("PL", "--John", "Jean Dupont").
 _NAME_ONLY = re.compile(r"^(?:-{1,2}\s*)?[A-Z][\w.'-]{0,20}(?: [A-Z][\w.'-]{0,20}){0,2}$")
 _WHOLE_AGREE = re.compile(
@@ -400,56 +264,56 @@ def _excerpt(sentence: str) -> str:
 
 def _neutralise(folded: str) -> str:
     """Replace idioms whose negation words do not negate ("pas de souci", "no worries")."""
-    return _NEUTRAL_IDIOMS.sub(lambda m: "x" * len(m.group(0)), folded)
+    return rules.NEUTRAL_IDIOMS.sub(lambda m: "x" * len(m.group(0)), folded)
 
 
 def _sentence_blocked(folded: str) -> str | None:
     """Why a whole (folded) sentence cannot hold an approval, or None."""
-    if "?" in folded or _QUESTION.search(folded):
+    if "?" in folded or rules.QUESTION.search(folded):
         return "question"
-    if _REQUEST.search(folded):
+    if rules.REQUEST.search(folded):
         return "request"
-    cleaned = _neutralise(_POLITE_SIL.sub(" ", folded))
-    if _CONDITIONAL.search(cleaned):
+    cleaned = _neutralise(rules.POLITE_SIL.sub(" ", folded))
+    if rules.CONDITIONAL.search(cleaned):
         return "conditional"
     return None
 
 
 def _negated(neutral: str, start: int, end: int, has_subject: bool) -> bool:
     before = neutral[:start]
-    contrast = list(_CONTRAST.finditer(before))
+    contrast = list(rules.CONTRAST.finditer(before))
     if contrast:
         before = before[contrast[-1].end() :]
-    if _IMMEDIATE_NEGATION.search(before):
+    if rules.IMMEDIATE_NEGATION.search(before):
         return True
     # A negation before a colon or semicolon is in another clause ("nous n'avons pas de
     # remarque : le livrable est validé"); "je valide" starts its own clause even after
     # a comma.
     before = re.split(r"[,;:]" if has_subject else r"[;:]", before)[-1]
     window = " ".join(before.split()[-6:])
-    if _NEGATION.search(window):
+    if rules.NEGATION.search(window):
         return True
     after = " ".join(neutral[end:].split()[:2])
-    return bool(_NEGATION_AFTER.match(after))
+    return bool(rules.NEGATION_AFTER.match(after))
 
 
 def _about_scheduling(folded: str, end: int) -> bool:
     after = " ".join(folded[end:].split()[:5])
-    return bool(_SCHEDULE_AFTER.search(after))
+    return bool(rules.SCHEDULE_AFTER.search(after))
 
 
 def _not_theirs(phrase: Phrase, before: str, after: str) -> bool:
     """A signed document the client thanks me for, or received from me, is not their commitment."""
     if phrase.canonical not in ("signé", "signed"):
         return False
-    return bool(_RECEIVED_BEFORE.search(before) or _BY_ME_AFTER.match(after))
+    return bool(rules.RECEIVED_BEFORE.search(before) or rules.BY_ME_AFTER.match(after))
 
 
 def _reported(phrase: Phrase, before: str, after: str) -> bool:
     """A passive approval by someone else ("their plan was approved by the council")."""
     if not phrase.passive:
         return False
-    return bool(_THIRD_PARTY_BEFORE.search(before) or _GOVERNMENT_AFTER.match(after))
+    return bool(rules.THIRD_PARTY_BEFORE.search(before) or rules.GOVERNMENT_AFTER.match(after))
 
 
 def _speaks(phrase: Phrase, language: str) -> bool:
@@ -466,7 +330,7 @@ def _match_sentence(sentence: str, language: str) -> Detection | None:
         return None
     found = _phrase_in(sentence, folded, padded, language)
     # The suppressors cost more than the phrases, so they only run on a candidate.
-    if found is None or _sentence_blocked(folded) or _SCHEDULE_NOUN.search(folded):
+    if found is None or _sentence_blocked(folded) or rules.SCHEDULE_NOUN.search(folded):
         return None  # approving a meeting slot is not approving work
     return found
 
@@ -513,7 +377,7 @@ def _attachments_blocked(text: str) -> bool:
         if not _DOCUMENT_TOPIC.search(folded):
             continue
         neutral = _neutralise(folded)
-        if _sentence_blocked(folded) or _NEGATION.search(neutral):
+        if _sentence_blocked(folded) or rules.NEGATION.search(neutral):
             return True
     return False
 
@@ -558,17 +422,17 @@ def _agrees_to_a_proposal(body: str, sentences: Sequence[str], index: int) -> bo
     when it is not an inline answer at all (a reply to the whole message).
     """
     quoted = _quoted_above(body, sentences[index])
-    if not quoted or _PROPOSAL.search(quoted):
+    if not quoted or rules.PROPOSAL.search(quoted):
         return True
     following = " ".join(sentences[index : index + 2])
-    return bool(_COMMITMENT.search(fold(following)))
+    return bool(rules.COMMITMENT.search(fold(following)))
 
 
 def _bulk(body: str, sender: str) -> bool:
-    if _BULK_SENDER.match(sender.partition("@")[0].lower()):
+    if rules.BULK_SENDER.match(sender.partition("@")[0].lower()):
         return True
     unquoted = "\n".join(x for x in body[:_BULK_SCAN].splitlines() if not x.startswith(">"))
-    return bool(_BULK_MARKER.search(fold(unquoted)))
+    return bool(rules.BULK_MARKER.search(fold(unquoted)))
 
 
 def detect_agreement(
