@@ -105,7 +105,8 @@ def _maybe_header(stripped: str) -> bool:
 
 def _wrote_header_end(lines: Sequence[str], i: int, first: str) -> int | None:
     """Index of the last line of a "… wrote:" header starting at ``i``, else None."""
-    if _WROTE_ALONE.match(first):
+    # Every "wrote:" header ends with a colon: the regexes only run on such lines.
+    if first.endswith(":") and _WROTE_ALONE.match(first):
         return i
     if not _WROTE_START.match(first):
         return None
@@ -115,7 +116,7 @@ def _wrote_header_end(lines: Sequence[str], i: int, first: str) -> int | None:
     for extra in range(4):
         if len(joined) > _HEADER_MAX:
             return None
-        if _WROTE_END.search(joined):
+        if joined.endswith(":") and _WROTE_END.search(joined):
             return i + extra
         nxt = i + extra + 1
         if nxt >= len(lines) or not lines[nxt].strip() or lines[nxt].lstrip().startswith(">"):
@@ -128,7 +129,7 @@ def _is_block_start(lines: Sequence[str], i: int, first: str) -> bool:
     """A separator, a mobile sign-off, a Notes banner or an Outlook header block."""
     if _SEPARATOR.match(first) or _MOBILE.match(first) or _INLINE_HEADER_BLOCK.match(first):
         return True
-    if _NOTES_BANNER.match(first) and len(first) <= _HEADER_MAX:
+    if first.endswith(("am", "pm")) and len(first) <= _HEADER_MAX and _NOTES_BANNER.match(first):
         return True
     if _HEADER_FROM.match(first) or _HEADER_TO.match(first):
         # An Outlook block is a From line followed by other header lines (Lotus Notes puts
