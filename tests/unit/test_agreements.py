@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from responsewatch.core.agreements import Detection, detect_agreement, new_text
+from responsewatch.core.agreements import detect_agreement, new_text
 
 LABELLED = Path(__file__).resolve().parents[1] / "data" / "agreements" / "labelled.jsonl"
 
@@ -64,7 +64,9 @@ POSITIVES = [
 @pytest.mark.parametrize(("body", "phrase", "language"), POSITIVES)
 def test_each_phrase_is_detected(body: str, phrase: str, language: str) -> None:
     found = detect_agreement(body)
-    assert found == Detection(phrase, body, language)
+    assert found is not None
+    assert (found.phrase, found.excerpt, found.language) == (phrase, body, language)
+    assert found.rule.startswith(f"{language}.")
 
 
 # --- every suppressor, negative -----------------------------------------------------------

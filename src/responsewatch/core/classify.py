@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from responsewatch.core.quoting import strip_quotes
+
 __all__ = [
     "ACKNOWLEDGEMENTS",
     "is_auto_reply",
@@ -109,46 +111,13 @@ _ACK_RE = re.compile(
     + r")(?![\w])",
     re.IGNORECASE,
 )
-_REPLY_HEADER_RE = re.compile(
-    r"^\s*("
-    r"-{2,}\s*(original message|message d'origine|message d’origine|forwarded message|"
-    r"message transféré|message transfere)\s*-{2,}"
-    r"|_{10,}\s*$"
-    r"|(de|from|von|envoyé|sent)\s?:\s*\S"
-    r")",
-    re.IGNORECASE,
-)
-_WROTE_LINE_RE = re.compile(
-    r"^\s*(le|on|am|el|il)\s.*\b(a écrit|a ecrit|wrote|schrieb|escribió|ha scritto)\s*:\s*$",
-    re.IGNORECASE,
-)
-_WROTE_START_RE = re.compile(r"^\s*(le|on)\s", re.IGNORECASE)
-_WROTE_END_RE = re.compile(r"\b(a écrit|a ecrit|wrote)\s*:\s*$", re.IGNORECASE)
 _WORD_RE = re.compile(r"\w", re.UNICODE)
 _MAX_WORDS = 12
 
 
 def new_text(text: str) -> str:
-    """The part of a body its author wrote now: no quoted lines, reply headers or signature."""
-    kept: list[str] = []
-    lines = text.splitlines()
-    for i, line in enumerate(lines):
-        stripped = line.strip()
-        if stripped in ("--", "-- "):
-            break
-        if line.lstrip().startswith(">"):
-            continue
-        if _REPLY_HEADER_RE.match(line) or _WROTE_LINE_RE.match(line):
-            break
-        # "Le lun. 3 nov. 2025 à 10:00, Jean <j@x.fr> a\nécrit :" wraps over two lines.
-        if (
-            _WROTE_START_RE.match(line)
-            and i + 1 < len(lines)
-            and _WROTE_END_RE.search(line + " " + lines[i + 1].strip())
-        ):
-            break
-        kept.append(line)
-    return "\n".join(kept).strip()
+    """The part of a body its author wrote now (the stripper shared with agreements)."""
+    return strip_quotes(text)
 
 
 def is_thanks_only(text: str) -> bool:
