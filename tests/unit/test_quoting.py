@@ -155,3 +155,19 @@ def test_history_never_changes_the_new_text(prose: str, name: str, tail: list[st
 @given(st.text(max_size=500))
 def test_never_raises_and_never_grows(body: str) -> None:
     assert len(strip_quotes(body)) <= len(body)
+
+
+def test_thanks_only_reads_design_literally_inline_answers_are_history() -> None:
+    # DESIGN.md: "everything from a reply header" is removed before the thanks-only count, so
+    # an answer written between quoted lines is not new text for thanks-only (the JSON
+    # contract), while the agreement detector still reads it.
+    from responsewatch.core.classify import is_thanks_only, new_text
+
+    body = (
+        "Hello Claire,\n\nOn Mon, Nov 16, 2026 at 6:04 PM Claire <c@m.fr> wrote:\n"
+        "> Patch?\n\nThanks! Applied.\n"
+    )
+    assert new_text(body) == "Hello Claire,"
+    assert not is_thanks_only(body)
+    assert "Thanks! Applied." in strip_quotes(body)
+    assert strip_quotes(body, inline_answers=False) == "Hello Claire,"

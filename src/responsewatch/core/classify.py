@@ -116,8 +116,12 @@ _MAX_WORDS = 12
 
 
 def new_text(text: str) -> str:
-    """The part of a body its author wrote now (the stripper shared with agreements)."""
-    return strip_quotes(text)
+    """The part of a body its author wrote now (the stripper shared with agreements).
+
+    Everything from a reply header on is cut, inline answers below it included: DESIGN.md's
+    thanks-only rule, which the JSON contract follows to the letter.
+    """
+    return strip_quotes(text, inline_answers=False)
 
 
 def is_thanks_only(text: str) -> bool:

@@ -11,7 +11,7 @@ everything from a reply header (``Le … a écrit :``, ``On … wrote:``, ``At �
 Outlook ``De :``/``From:``/``Von:`` … ``Objet :``/``Subject:``/``Betreff:`` blocks), the
 signature after a ``-- `` line, and a mobile sign-off ("Sent from my iPhone"). A "wrote:"
 header whose history is ``>``-quoted does not end the new text: replies written between
-the quoted lines follow it.
+the quoted lines follow it (for agreements; thanks-only cuts there, as DESIGN.md says).
 """
 
 from __future__ import annotations
@@ -164,8 +164,14 @@ def _quoted_follows(lines: Sequence[str], after: int) -> bool:
     return False
 
 
-def strip_quotes(body: str) -> str:
-    """The new text of ``body``: no quoted lines, reply headers, history or signature."""
+def strip_quotes(body: str, *, inline_answers: bool = True) -> str:
+    """The new text of ``body``: no quoted lines, reply headers, history or signature.
+
+    ``inline_answers=False`` is DESIGN.md's thanks-only reading to the letter: everything
+    from a reply header on is history, even when answers sit between its quoted lines. The
+    JSON contract (thanks-only decides turns) is compared with an independent
+    implementation of that text, so only the agreement detector reads inline answers.
+    """
     lines = body.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     kept: list[str] = []
     i = 0
@@ -181,7 +187,7 @@ def strip_quotes(body: str) -> str:
             first = fold(stripped)
             end = _wrote_header_end(lines, i, first)
             if end is not None:
-                if _quoted_follows(lines, end):
+                if inline_answers and _quoted_follows(lines, end):
                     i = end + 1  # quoted history below: answers may sit between its lines
                     continue
                 break
