@@ -22,6 +22,7 @@ from responsewatch.app.report import (
     print_insights,
     threads_json,
 )
+from responsewatch.app.terminal import cell, lit
 from responsewatch.errors import RwError
 from responsewatch.logs import configure_logging
 
@@ -56,7 +57,7 @@ def cli_errors() -> Iterator[None]:
         yield
     except RwError as exc:
         for line in str(exc).splitlines() or [type(exc).__name__]:
-            err.print(f"[bold red]error:[/] {line}", highlight=False, markup=True)
+            err.print(f"[bold red]error:[/] {lit(line)}", highlight=False, markup=True)
         raise typer.Exit(exc.exit_code) from None
 
 
@@ -175,7 +176,7 @@ def ack(
     """Close THREAD_ID's awaiting turn without a latency ("handled elsewhere")."""
     with cli_errors():
         closed = commands.ack(config, thread_id, now=now)
-        out.print(f"acknowledged {len(closed)} awaiting turn(s) in {thread_id}")
+        out.print(f"acknowledged {len(closed)} awaiting turn(s) in {lit(thread_id)}")
 
 
 @app.command()
@@ -224,7 +225,7 @@ def digest(
         if (preview is None) == (not send):
             raise typer.BadParameter("give exactly one of --preview OUT.html or --send")
         for line in digest_command(config, preview=preview, send=send, now=now):
-            out.print(line, highlight=False)
+            out.print(cell(line), highlight=False)
 
 
 archive_app = typer.Typer(help="The written-agreement evidence archive.", no_args_is_help=True)
@@ -256,7 +257,7 @@ def archive_verify(config: ConfigOpt) -> None:
         from responsewatch.app.archive_app import archive_verify as run_verify
 
         for line in run_verify(config):
-            out.print(line, highlight=False)
+            out.print(cell(line), highlight=False)
 
 
 @archive_app.command("export")
@@ -269,7 +270,7 @@ def archive_export(
         from responsewatch.app.archive_app import archive_export as run_export
 
         for line in run_export(config, directory):
-            out.print(line, highlight=False)
+            out.print(cell(line), highlight=False)
 
 
 @archive_app.command("add")
@@ -282,7 +283,7 @@ def archive_add(
         from responsewatch.app.archive_app import archive_add as run_add
 
         for line in run_add(config, message_id):
-            out.print(line, highlight=False)
+            out.print(cell(line), highlight=False)
 
 
 @app.command()

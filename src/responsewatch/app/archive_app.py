@@ -30,6 +30,7 @@ from responsewatch.adapters.archive import (
     system_lookup,
     tag_message,
 )
+from responsewatch.app.terminal import cell
 from responsewatch.config import Settings, load_settings
 from responsewatch.core.agreements import detect_agreement
 from responsewatch.core.models import Message, message_time
@@ -289,12 +290,12 @@ def print_entries(entries: list[dict[str, Any]], console: Console) -> None:
         table.add_column(column)
     for e in entries:
         table.add_row(
-            str(e["received_at"] or "")[:16],
-            e["client"],
-            e["phrase"],
-            e["message_id"],
-            e["dkim"],
-            e["sha256"][:12],
+            cell(str(e["received_at"] or "")[:16]),
+            cell(e["client"]),
+            cell(e["phrase"]),
+            cell(e["message_id"]),
+            cell(e["dkim"]),
+            cell(e["sha256"][:12]),
         )
     console.print(table)
 

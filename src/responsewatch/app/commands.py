@@ -22,6 +22,7 @@ from responsewatch.adapters.store import SqliteStore
 from responsewatch.app.bootstrap import FixedClock, bootstrap
 from responsewatch.app.pipeline import Corpus, compute, conversations_of, load_corpus
 from responsewatch.app.sync import alias_warnings
+from responsewatch.app.terminal import cell, lit
 from responsewatch.config import Settings, load_settings, settings_from_mapping
 from responsewatch.core.insights import insights_json
 from responsewatch.core.models import Analysis, Conversation, message_time
@@ -148,7 +149,7 @@ class AnalyzeResult:
 
 def _warn_read(stats: ReadStats, console: Console) -> None:
     for problem in stats.problems[:20]:
-        console.print(f"[yellow]skipped:[/] {problem}", highlight=False)
+        console.print(f"[yellow]skipped:[/] {lit(problem)}", highlight=False)
     if stats.skipped > 20:
         console.print(f"[yellow]… {stats.skipped - 20} more skipped[/]")
 
@@ -207,10 +208,10 @@ def print_threads(result: ThreadsResult, console: Console) -> None:
         first = result.corpus.messages[conv.message_ids[0]]
         when = message_time(first, result.me)
         table.add_row(
-            conv.thread_id,
+            cell(conv.thread_id),
             str(len(conv.message_ids)),
             f"{when:%Y-%m-%d %H:%M}" if when else "undated",
-            first.subject[:70],
+            cell(first.subject, 70),
         )
     console.print(table)
 
@@ -262,10 +263,10 @@ def sync_once(config: Path, *, console: Console, progress: bool, once: bool) -> 
     for r in reports:
         if r.error:
             failed += 1
-            console.print(f"[red]{r.account}: failed[/] — {r.error}", highlight=False)
+            console.print(f"[red]{lit(r.account)}: failed[/] — {lit(r.error)}", highlight=False)
         else:
             console.print(
-                f"{r.account}: {r.fetched} read, {r.added} new, {r.skipped} skipped",
+                f"{lit(r.account)}: {r.fetched} read, {r.added} new, {r.skipped} skipped",
                 highlight=False,
             )
     return 3 if failed else 0
@@ -274,8 +275,8 @@ def sync_once(config: Path, *, console: Console, progress: bool, once: bool) -> 
 def check(config: Path, console: Console) -> int:
     settings = load_settings(config)
     console.print(
-        f"[green]ok[/] configuration {config}: {len(settings.accounts)} account(s), "
-        f"{len(settings.rules.clients)} client(s), store {settings.store_path}"
+        f"[green]ok[/] configuration {lit(config)}: {len(settings.accounts)} account(s), "
+        f"{len(settings.rules.clients)} client(s), store {lit(settings.store_path)}"
     )
     failures = 0
     for account in settings.accounts:
@@ -283,10 +284,10 @@ def check(config: Path, console: Console) -> int:
             lines = _check_account(settings, account.name)
         except RwError as exc:
             failures += 1
-            console.print(f"[red]fail[/] account {account.name}: {exc}", highlight=False)
+            console.print(f"[red]fail[/] account {lit(account.name)}: {lit(exc)}", highlight=False)
             continue
         for line in lines:
-            console.print(f"[green]ok[/] account {account.name}: {line}", highlight=False)
+            console.print(f"[green]ok[/] account {lit(account.name)}: {lit(line)}", highlight=False)
     return 3 if failures else 0
 
 
