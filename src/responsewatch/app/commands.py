@@ -259,17 +259,17 @@ def sync_once(config: Path, *, console: Console, progress: bool, once: bool) -> 
             reports = app.sync_once(progress=lambda n: bar.advance(task, n))
     finally:
         app.close()
-    failed = 0
+    code = 0
     for r in reports:
         if r.error:
-            failed += 1
+            code = max(code, r.exit_code or 3)
             console.print(f"[red]{lit(r.account)}: failed[/] — {lit(r.error)}", highlight=False)
         else:
             console.print(
                 f"{lit(r.account)}: {r.fetched} read, {r.added} new, {r.skipped} skipped",
                 highlight=False,
             )
-    return 3 if failed else 0
+    return code
 
 
 def check(config: Path, console: Console) -> int:

@@ -22,7 +22,7 @@ from responsewatch.adapters.files import ReadStats, read_messages
 from responsewatch.config import AccountSettings
 from responsewatch.core.models import Message
 from responsewatch.core.parsing import parse_message
-from responsewatch.errors import RwError, SourceUnavailable
+from responsewatch.errors import DataError, RwError, SourceUnavailable
 from responsewatch.ports import Cursor, FolderRef, MailSource, RawMessage
 
 __all__ = [
@@ -72,6 +72,7 @@ class SyncReport:
     folders: list[str] = field(default_factory=list)
     error: str | None = None
     stopped: bool = False
+    exit_code: int = 0  # of the error: 3 source unreachable, 4 data (a full disk)
 
 
 Progress = Callable[[int], None]
@@ -334,6 +335,8 @@ def sync_files(
         report.added += store.add_messages(batch, account=account.name)
         if progress and batch:
             progress(len(batch))
+    except DataError:
+        raise  # the store's (a full disk): not the files' fault
     except RwError as exc:
         raise SourceUnavailable(account.name, str(exc)) from exc
     report.skipped = stats.skipped
