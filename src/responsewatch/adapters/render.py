@@ -297,6 +297,9 @@ def _sections(d: Digest, f: _Formatter) -> list[dict[str, Any]]:
         ]
         heads = [t["col_client"], t["col_return"], t["col_subject"]]
         out.append(_section(t["away"], heads, rows))
+    if d.suspicious:
+        note = t["suspicious_note"].format(n=f.number(d.suspicious))
+        out.append(_section(t["suspicious"], [], [], empty=note))
     return out
 
 

@@ -42,6 +42,8 @@ def analysis_json(a: Analysis) -> dict[str, Any]:
             "conversations": a.totals.conversations,
             "automated": a.totals.automated,
             "undated": a.totals.undated,
+            # Only when non-zero: documents on ordinary mail stay exactly as before.
+            **({"suspicious": a.totals.suspicious} if a.totals.suspicious else {}),
         },
         "clients": [
             {
@@ -165,7 +167,8 @@ def print_analysis(a: Analysis, console: Console, *, timezone: str = "UTC") -> N
     console.print(
         f"[bold]responsewatch[/] as of {a.now.astimezone(tz):%Y-%m-%d %H:%M %Z} — "
         f"{a.totals.messages} messages, {a.totals.conversations} conversations, "
-        f"{a.totals.automated} automated, {a.totals.undated} undated; "
+        f"{a.totals.automated} automated, {a.totals.undated} undated"
+        f"{f', {a.totals.suspicious} suspicious' if a.totals.suspicious else ''}; "
         f"reply within {_duration(a.reply_within_seconds)} ({a.clock} clock)"
     )
     if a.awaiting:

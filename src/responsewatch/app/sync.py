@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -20,6 +20,7 @@ import structlog
 
 from responsewatch.adapters.files import ReadStats, read_messages
 from responsewatch.config import AccountSettings
+from responsewatch.core.forged import AUTH_FAIL
 from responsewatch.core.models import Message
 from responsewatch.core.parsing import parse_message
 from responsewatch.errors import DataError, RwError, SourceUnavailable
@@ -163,6 +164,9 @@ def sync_folder(
         msg = parse_message(
             raw.data, internaldate=raw.internaldate, provider_thread=raw.provider_thread
         )
+        if folder.role == "sent" and AUTH_FAIL in msg.warnings:
+            # My Sent folder holds what I sent: whatever a server once noted, it is mine.
+            msg = replace(msg, warnings=tuple(w for w in msg.warnings if w != AUTH_FAIL))
         report.fetched += 1
         if "no-header" in msg.warnings:
             report.skipped += 1

@@ -86,6 +86,7 @@ class Digest:
     rising: tuple[RisingClient, ...]
     my_latency: LatencyTrend
     out_of_office: tuple[OutOfOffice, ...]
+    suspicious: int = 0  # "from me" messages that failed my domain's authentication
 
     @property
     def overdue(self) -> int:
@@ -108,6 +109,7 @@ class Digest:
             or self.quiet
             or self.rising
             or self.out_of_office
+            or self.suspicious
         )
 
 
@@ -186,4 +188,5 @@ def build_digest(
         rising=ins.rising,
         my_latency=ins.my_latency,
         out_of_office=ins.out_of_office,
+        suspicious=analysis.totals.suspicious,
     )

@@ -22,6 +22,7 @@ from email.header import decode_header
 from email.utils import getaddresses, parsedate_tz
 
 from responsewatch.core.classify import is_auto_reply, is_automated, is_thanks_only
+from responsewatch.core.forged import AUTH_FAIL, auth_failed
 from responsewatch.core.models import Message
 
 __all__ = [
@@ -64,6 +65,7 @@ WANTED_FIELDS = frozenset(
         "content-type",
         "content-transfer-encoding",
         "x-gm-thrid",
+        "authentication-results",
     }
 )
 
@@ -446,6 +448,9 @@ def _build(
         message_id = "sha256:" + hashlib.sha256(header.raw).hexdigest()
     from_addrs = _addresses(fields.get("from", [])[:1], warnings, "from")
     from_addr = from_addrs[0] if from_addrs else None
+    results = fields.get("authentication-results")
+    if results and from_addr is not None and auth_failed(results, from_addr.rpartition("@")[2]):
+        warnings.append(AUTH_FAIL)
     date_value = _first(fields, "date")
     date = parse_date(date_value)
     if date_value is not None and date is None:
