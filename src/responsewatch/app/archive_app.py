@@ -41,6 +41,7 @@ from responsewatch.core.parsing import (
     split_header_block,
 )
 from responsewatch.core.rules import ClientDirectory
+from responsewatch.core.safe_text import csv_cell
 from responsewatch.errors import ConfigError, DataError, RwError
 from responsewatch.ports import FolderRef, MailSource, RawMessage
 
@@ -420,7 +421,8 @@ def export_archive(
             except OSError:
                 name = ""  # missing: the report names it
             writer.writerow(
-                (
+                csv_cell(value)
+                for value in (
                     e.seq,
                     f"messages/{name}" if name else "",
                     e.message_id,
