@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,8 +36,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, soft_wrap=True)
+# emoji=False: ":smile:" in a subject is text, not an emoji code.
+out = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160, emoji=False)
+err = Console(stderr=True, soft_wrap=True, emoji=False)
 
 
 class Format(StrEnum):
@@ -62,9 +64,20 @@ def cli_errors() -> Iterator[None]:
 
 
 def _emit_json(doc: Any) -> None:
-    # json.dump streams chunks: a large report is never held twice as one string.
-    json.dump(doc, sys.stdout, ensure_ascii=False, indent=2)
-    sys.stdout.write("\n")
+    # Chunks are streamed: a large report is never held twice as one string. JSON escapes
+    # C0 controls itself; C1 controls and bidi overrides from mail are escaped too (the
+    # value a parser reads is unchanged), so a document shown on a terminal is inert.
+    write = sys.stdout.write
+    for chunk in json.JSONEncoder(ensure_ascii=False, indent=2).iterencode(doc):
+        write(_JSON_UNSAFE.sub(_json_escape, chunk) if _JSON_UNSAFE.search(chunk) else chunk)
+    write("\n")
+
+
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
 
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="TOML configuration file.")]

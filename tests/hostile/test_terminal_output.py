@@ -63,6 +63,11 @@ def test_hostile_text_prints_as_plain_text(hostile_box: Path, args: tuple[str, .
     assert result.exception is None or isinstance(result.exception, SystemExit)
     if "json" not in args:
         assert not _BAD.search(result.output), repr(result.output)
+    else:  # exact values, but escaped: C1 controls and bidi overrides never raw
+        assert not re.search("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]", result.stdout)
+        if args[0] == "analyze":
+            subjects = [w["subject"] for w in json.loads(result.stdout)["awaiting"]]
+            assert any("\u202e" in s and "\x1b" in s for s in subjects), subjects
     if "table" in args and args[0] == "analyze":
         assert "[/]" in result.output  # shown literally, not swallowed as markup
         assert "\\x1b]8;;http://evil.test" in result.output  # made visible

@@ -179,6 +179,14 @@ def decode_encoded_words(value: str) -> str:
         if isinstance(chunk, str):
             out.append(chunk)
             continue
+        if charset is None:
+            # Text between encoded words: decode_header turned it into bytes with
+            # raw-unicode-escape, so "\u202e" would come back as six ASCII characters.
+            try:
+                out.append(chunk.decode("raw-unicode-escape"))
+                continue
+            except UnicodeDecodeError:
+                pass
         for candidate in (charset, "utf-8", "latin-1"):
             if candidate is None:
                 continue
