@@ -130,3 +130,15 @@ def test_plain_examples() -> None:
     assert plain("a\x85b\u2028c") == "a\\x85b\\u2028c"
     assert plain("x" * 20_000, 100) == "x" * 99 + "…"
     assert csv_cell(-3) == -3 and csv_cell("-3") == "'-3" and csv_cell("ok") == "ok"
+
+
+def test_console_log_lines_carry_no_escape_sequences(capsys: pytest.CaptureFixture[str]) -> None:
+    import structlog
+
+    from responsewatch.logs import configure_logging
+
+    configure_logging(json=False)
+    structlog.get_logger("t").error("sync_failed", error="server said \x1b]0;pwned\x07 \u202e")
+    err = capsys.readouterr().err
+    assert "sync_failed" in err and "\\x1b]0;pwned" in err
+    assert "\x1b]0" not in err and "\u202e" not in err
