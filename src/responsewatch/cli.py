@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ from responsewatch.app.report import (
     print_insights,
     threads_json,
 )
+from responsewatch.app.terminal import cell, lit
 from responsewatch.errors import RwError
 from responsewatch.logs import configure_logging
 
@@ -34,8 +36,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, soft_wrap=True)
+# emoji=False: ":smile:" in a subject is text, not an emoji code.
+out = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160, emoji=False)
+err = Console(stderr=True, soft_wrap=True, emoji=False)
 
 
 class Format(StrEnum):
@@ -56,14 +59,25 @@ def cli_errors() -> Iterator[None]:
         yield
     except RwError as exc:
         for line in str(exc).splitlines() or [type(exc).__name__]:
-            err.print(f"[bold red]error:[/] {line}", highlight=False, markup=True)
+            err.print(f"[bold red]error:[/] {lit(line)}", highlight=False, markup=True)
         raise typer.Exit(exc.exit_code) from None
 
 
 def _emit_json(doc: Any) -> None:
-    # json.dump streams chunks: a large report is never held twice as one string.
-    json.dump(doc, sys.stdout, ensure_ascii=False, indent=2)
-    sys.stdout.write("\n")
+    # Chunks are streamed: a large report is never held twice as one string. JSON escapes
+    # C0 controls itself; C1 controls and bidi overrides from mail are escaped too (the
+    # value a parser reads is unchanged), so a document shown on a terminal is inert.
+    write = sys.stdout.write
+    for chunk in json.JSONEncoder(ensure_ascii=False, indent=2).iterencode(doc):
+        write(_JSON_UNSAFE.sub(_json_escape, chunk) if _JSON_UNSAFE.search(chunk) else chunk)
+    write("\n")
+
+
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
 
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="TOML configuration file.")]
@@ -175,7 +189,7 @@ def ack(
     """Close THREAD_ID's awaiting turn without a latency ("handled elsewhere")."""
     with cli_errors():
         closed = commands.ack(config, thread_id, now=now)
-        out.print(f"acknowledged {len(closed)} awaiting turn(s) in {thread_id}")
+        out.print(f"acknowledged {len(closed)} awaiting turn(s) in {lit(thread_id)}")
 
 
 @app.command()
@@ -224,7 +238,7 @@ def digest(
         if (preview is None) == (not send):
             raise typer.BadParameter("give exactly one of --preview OUT.html or --send")
         for line in digest_command(config, preview=preview, send=send, now=now):
-            out.print(line, highlight=False)
+            out.print(cell(line), highlight=False)
 
 
 @app.command()
@@ -279,7 +293,7 @@ def archive_verify(config: ConfigOpt) -> None:
         from responsewatch.app.archive_app import archive_verify as run_verify
 
         for line in run_verify(config):
-            out.print(line, highlight=False)
+            out.print(cell(line), highlight=False)
 
 
 @archive_app.command("export")
@@ -292,7 +306,7 @@ def archive_export(
         from responsewatch.app.archive_app import archive_export as run_export
 
         for line in run_export(config, directory):
-            out.print(line, highlight=False)
+            out.print(cell(line), highlight=False)
 
 
 @archive_app.command("add")
@@ -305,7 +319,7 @@ def archive_add(
         from responsewatch.app.archive_app import archive_add as run_add
 
         for line in run_add(config, message_id):
-            out.print(line, highlight=False)
+            out.print(cell(line), highlight=False)
 
 
 @app.command()

@@ -723,6 +723,12 @@ def settings_from_mapping(
             c.add("digest.smtp.tls", f"must be one of {', '.join(TLS_MODES)}, got {smtp.tls!r}")
         if not smtp.host:
             c.add("digest.smtp.host", "required when [digest.smtp] is given")
+        elif smtp.tls == "none-loopback-only" and not _is_loopback(smtp.host):
+            c.add(
+                "digest.smtp.tls",
+                f"'none-loopback-only' refuses host {smtp.host!r}: plain SMTP is "
+                "allowed to 127.0.0.1/::1 only; use implicit or starttls",
+            )
     insights = raw.get("insights", {})
     c.check_keys(insights, "insights", "insights.")
     threading = raw.get("threading", {})

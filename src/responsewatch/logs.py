@@ -9,6 +9,8 @@ from typing import Any
 
 import structlog
 
+from responsewatch.core.safe_text import plain
+
 __all__ = ["configure_logging"]
 
 _SECRET_KEYS = frozenset({"password", "secret", "token", "access_token", "refresh_token"})
@@ -18,6 +20,15 @@ def _drop_secrets(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, 
     for key in list(event):
         if key.lower() in _SECRET_KEYS:
             event[key] = "***"
+    return event
+
+
+def _plain_values(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+    """Console lines: a value from mail or from a server (an error text) cannot carry an ESC
+    sequence to the terminal. JSON lines need nothing: the encoder escapes controls."""
+    for key, value in event.items():
+        if isinstance(value, str):
+            event[key] = plain(value)
     return event
 
 
@@ -37,6 +48,7 @@ def configure_logging(*, json: bool | None = None, level: str = "info") -> None:
         processors.append(structlog.processors.format_exc_info)
         renderer = structlog.processors.JSONRenderer()
     else:
+        processors.append(_plain_values)
         renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     structlog.configure(
         processors=[*processors, renderer],

@@ -7,18 +7,24 @@ corrupt gzip keeps the messages read before the damage and counts the file as sk
 
 from __future__ import annotations
 
-import gzip
 import os
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from responsewatch.errors import ConfigError
 
 __all__ = ["FileMessage", "ReadStats", "iter_paths", "read_messages"]
 
-_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+# Bounds on hostile files. The facts of a message come from its header and the first
+# 64 KB of its body, so a cut message gives the same facts.
+_MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+_MAX_LINE_BYTES = 1024 * 1024
+_CHUNK_BYTES = 1024 * 1024  # no larger than _MAX_LINE_BYTES: a line inside one chunk fits
+_MAX_GZIP_RATIO = 20
+_MIN_GZIP_LIMIT = 32 * 1024 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -86,30 +92,65 @@ def iter_paths(root: Path) -> Iterator[Path]:
         stack.extend(reversed(subdirs))
 
 
-def _open_bytes(path: Path) -> Iterator[bytes]:
-    """Yield the file's bytes in chunks, gunzipping when the magic says so."""
-    with open(path, "rb") as handle:
-        head = handle.read(2)
-        handle.seek(0)
-        if head == _GZIP_MAGIC:
-            with gzip.GzipFile(fileobj=handle) as unzipped:
-                while chunk := unzipped.read(1 << 16):
-                    yield chunk
-        else:
-            while chunk := handle.read(1 << 20):
-                yield chunk
+class _TooLarge(Exception):
+    """A compressed file decompresses to more than its cap (a gzip bomb)."""
+
+
+def _gunzip(handle: BinaryIO, limit: int) -> Iterator[bytes]:
+    """Decompressed chunks of at most _CHUNK_BYTES, streamed (never the whole file), and
+    no more than ``limit`` bytes in all: a gzip bomb is cut, not expanded. Concatenated
+    gzip members are read one after the other, as gzip does."""
+    inflater = zlib.decompressobj(31)
+    total = 0
+    data = b""
+    while True:
+        if not data:
+            data = handle.read(1 << 16)
+            if not data:
+                if not inflater.eof:
+                    raise EOFError("compressed file ended before the end-of-stream marker")
+                return
+        out = inflater.decompress(data, _CHUNK_BYTES)
+        data = inflater.unconsumed_tail
+        if out:
+            total += len(out)
+            if total > limit:
+                raise _TooLarge
+            yield out
+        if inflater.eof:
+            data = inflater.unused_data + data
+            if not data.strip(b"\0"):
+                data = handle.read(1 << 16)
+                if not data.strip(b"\0"):
+                    return  # trailing padding: the end
+            inflater = zlib.decompressobj(31)
+
+
+def _plain_chunks(handle: BinaryIO) -> Iterator[bytes]:
+    while chunk := handle.read(_CHUNK_BYTES):
+        yield chunk
 
 
 def _lines(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    rest = b""
+    """The lines, each at most _MAX_LINE_BYTES (a longer line keeps its start and its line
+    break; the rest is dropped as it streams by, so one 16 MB line costs neither quadratic
+    copying nor 16 MB)."""
+    pending: list[bytes] = []  # the start of a line spanning chunks, at most the cap
+    pending_len = 0
     for chunk in chunks:
-        chunk = rest + chunk
         lines = chunk.split(b"\n")
         rest = lines.pop()
-        for line in lines:
-            yield line + b"\n"
-    if rest:
-        yield rest
+        if lines:
+            if pending:
+                lines[0] = b"".join(pending) + lines[0][: _MAX_LINE_BYTES - pending_len]
+                pending, pending_len = [], 0
+            for line in lines:
+                yield line + b"\n"
+        if rest and pending_len < _MAX_LINE_BYTES:
+            pending.append(rest[: _MAX_LINE_BYTES - pending_len])
+            pending_len += len(pending[-1])
+    if pending:
+        yield b"".join(pending)
 
 
 def _looks_like_mbox(first: bytes) -> bool:
@@ -169,22 +210,38 @@ def _read_file(path: Path, stats: ReadStats) -> Iterator[FileMessage]:
         return
     del data
     try:
-        chunks = _open_bytes(path)
-        first = next(chunks, b"")
+        with open(path, "rb") as handle:
+            compressed = handle.read(2) == _GZIP_MAGIC
+            handle.seek(0)
+            # What a compressed file may decompress to: real mail compresses 3-10 times;
+            # a bomb (255 KB -> GBs) is cut here, keeping what was read before the cut.
+            limit = max(_MIN_GZIP_LIMIT, _MAX_GZIP_RATIO * size)
+            chunks = _gunzip(handle, limit) if compressed else _plain_chunks(handle)
+            first = next(chunks, b"")
 
-        def all_chunks() -> Iterator[bytes]:
-            yield first
-            yield from chunks
+            def all_chunks() -> Iterator[bytes]:
+                yield first
+                yield from chunks
 
-        if _looks_like_mbox(first[:1024]):
-            yield from _split_mbox(_lines(all_chunks()), origin)
-            return
-        whole = b"".join(all_chunks())
+            if _looks_like_mbox(first[:1024]):
+                yield from _split_mbox(_lines(all_chunks()), origin)
+                return
+            # One message: never more than the cap in memory, whatever it decompresses to.
+            parts, kept = [], 0
+            for chunk in all_chunks():
+                parts.append(chunk[: _MAX_MESSAGE_BYTES - kept])
+                kept += len(parts[-1])
+                if kept >= _MAX_MESSAGE_BYTES:
+                    break
+            whole = b"".join(parts)
+    except _TooLarge:
+        stats.skip(origin, f"decompresses to more than {limit} bytes (a gzip bomb?)")
+        return
     except (OSError, EOFError, zlib.error) as exc:
         stats.skip(origin, f"corrupt or truncated ({exc.__class__.__name__}: {exc})")
         return
     stats.bytes_read += len(whole)
-    yield FileMessage(origin, whole[:_MAX_MESSAGE_BYTES])
+    yield FileMessage(origin, whole)
 
 
 def read_messages(

@@ -25,6 +25,7 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginEr
 from responsewatch.adapters.imap_fetch import (
     FLAGS_ITEM,
     UID_ITEM,
+    bounded_reader,
     fetch_groups,
     keywords_of,
     parse_fetch,
@@ -37,6 +38,7 @@ from responsewatch.adapters.imap_folders import (
     personal_prefix,
     role_by_name,
 )
+from responsewatch.adapters.redact import redact
 from responsewatch.errors import AuthFailed, ConfigError, SourceUnavailable
 from responsewatch.ports import Cursor, FolderRef, RawMessage
 
@@ -182,6 +184,8 @@ class ImapMailSource:
             # imapclient turns on imaplib's per-line debug logging: it costs ~15% of a
             # backfill and would put client mail headers into DEBUG logs.
             client._imap.debug = 0
+            if isinstance(client._imap, imaplib.IMAP4):
+                bounded_reader(client._imap)
             self._login(client)
         except BaseException:
             with contextlib.suppress(Exception):
@@ -197,12 +201,29 @@ class ImapMailSource:
         try:
             if a.auth == "xoauth2":
                 client.oauth2_login(a.username, secret)
-            else:
+            elif secret.isascii() and a.username.isascii():
                 client.login(a.username, secret)
-        except LoginError as e:  # an abort (connection lost) is not an auth failure: not here
-            # Servers never should echo the secret, but one that does must not reach a log.
-            detail = _reason(e).replace(secret, "***") if secret else _reason(e)
+            elif client.has_capability("AUTH=PLAIN"):
+                # LOGIN takes ASCII only (imaplib would raise UnicodeEncodeError, naming a
+                # character of the password); SASL PLAIN carries UTF-8 (RFC 4616).
+                client.plain_login(a.username, secret)
+            else:
+                raise AuthFailed(
+                    a.name,
+                    "the password or user name has non-ASCII characters, which IMAP LOGIN "
+                    "cannot carry, and the server offers no AUTHENTICATE PLAIN; use an "
+                    "ASCII password (or an app password)",
+                )
+        except (LoginError, IMAPClientAbortError) as e:
+            # Servers never should echo the secret, but one that does must not reach a log
+            # or the console, whatever form the echo takes (quoted, repr'd, base64).
+            detail = redact(_reason(e), secret, username=a.username)
+            if isinstance(e, IMAPClientAbortError):
+                raise IMAPClientAbortError(detail) from None
             raise LoginError(detail) from None
+        except UnicodeError:
+            # Never re-raised as is: its message quotes a character of the password.
+            raise AuthFailed(a.name, "the password cannot be encoded for this server") from None
         finally:
             del secret
 

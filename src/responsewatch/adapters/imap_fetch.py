@@ -21,7 +21,11 @@ from responsewatch.ports import FolderRef, RawMessage
 
 __all__ = [
     "FLAGS_ITEM",
+    "MAX_LINE",
+    "MAX_LITERAL",
+    "MAX_LITERAL_KEPT",
     "UID_ITEM",
+    "bounded_reader",
     "fetch_groups",
     "keywords_of",
     "parse_fetch",
@@ -29,6 +33,16 @@ __all__ = [
     "read_direct",
 ]
 
+
+# What a server may send, bounded (a malicious or broken one could announce any size):
+# a response line as long as imaplib allows; a literal of a header fetch is kept up to
+# MAX_LITERAL_KEPT (the parser reads no further) and the rest read off in chunks, so memory
+# stays flat; a literal announced above MAX_LITERAL ends the connection.
+MAX_LINE = imaplib._MAXLINE
+MAX_LITERAL = 64 * 1024 * 1024
+MAX_LITERAL_KEPT = 1024 * 1024
+_MAX_LITERALS_PER_MESSAGE = 16
+_DRAIN_CHUNK = 65536
 
 _MONTH_NAMES = b"JanFebMarAprMayJunJulAugSepOctNovDec"
 _MONTHS = {_MONTH_NAMES[i : i + 3]: i // 3 + 1 for i in range(0, 36, 3)}
@@ -84,9 +98,11 @@ def read_direct(imap: imaplib.IMAP4, tag: bytes) -> list[tuple[bytes, list[bytes
     parts: list[bytes] = []
     literals: list[bytes] = []
     while True:
-        line = readline()
+        line = readline(MAX_LINE + 1)
         if not line:
             raise IMAPClientAbortError("socket error: EOF during UID FETCH")
+        if len(line) > MAX_LINE:
+            raise IMAPClientAbortError(f"the server sent a line over {MAX_LINE} bytes")
         if line.startswith(tag + b" "):
             status = line[len(tag) + 1 :].strip()
             if not status.startswith(b"OK"):
@@ -95,11 +111,9 @@ def read_direct(imap: imaplib.IMAP4, tag: bytes) -> list[tuple[bytes, list[bytes
         m = _LITERAL_LINE.search(line)
         if m is not None:
             parts.append(line[: m.start()] + b"\x00%d\x00" % len(literals))
-            size = int(m.group(1))
-            literal = read(size)
-            if len(literal) != size:
-                raise IMAPClientAbortError("socket error: EOF inside a literal")
-            literals.append(literal)
+            literals.append(_read_literal(read, int(m.group(1))))
+            if len(literals) > _MAX_LITERALS_PER_MESSAGE:
+                raise IMAPClientAbortError("the server sent too many literals in one FETCH")
             continue  # the item list goes on after the literal
         parts.append(line.rstrip(b"\r\n"))
         if line.startswith(b"* ") and b" FETCH " not in parts[0]:
@@ -108,6 +122,35 @@ def read_direct(imap: imaplib.IMAP4, tag: bytes) -> list[tuple[bytes, list[bytes
         seq, _, items = b"".join(parts)[2:].partition(b" FETCH ")
         out.append((seq + b" " + items, literals))  # as imaplib gives it: "N (UID ..."
         parts, literals = [], []
+
+
+def _read_literal(read: Any, size: int) -> bytes:
+    """The first MAX_LITERAL_KEPT bytes of a literal of ``size``; the rest is consumed."""
+    if size > MAX_LITERAL:
+        raise IMAPClientAbortError(f"the server announced a literal of {size} bytes")
+    kept = read(min(size, MAX_LITERAL_KEPT))
+    left = size - len(kept)
+    if len(kept) < min(size, MAX_LITERAL_KEPT):
+        raise IMAPClientAbortError("socket error: EOF inside a literal")
+    while left > 0:
+        chunk = read(min(left, _DRAIN_CHUNK))
+        if not chunk:
+            raise IMAPClientAbortError("socket error: EOF inside a literal")
+        left -= len(chunk)
+    return bytes(kept)
+
+
+def bounded_reader(imap: imaplib.IMAP4) -> None:
+    """Make imaplib's own literal reading (FETCH of whole messages, by imapclient) refuse
+    a literal above MAX_LITERAL instead of allocating whatever the server announced."""
+    original = imap.read
+
+    def read(size: int) -> bytes:
+        if size > MAX_LITERAL:
+            raise IMAPClientAbortError(f"the server announced a literal of {size} bytes")
+        return original(size)
+
+    imap.read = read  # type: ignore[method-assign]
 
 
 def fetch_groups(data: list[Any]) -> Iterator[tuple[bytes, list[bytes]]]:

@@ -36,10 +36,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from threading import Thread
 from typing import TypeVar
-from wsgiref.simple_server import WSGIServer
 
 import structlog
-from prometheus_client import start_http_server
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -50,6 +48,7 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import CollectorRegistry
 
 import responsewatch
+from responsewatch.adapters.metrics_http import MetricsServer
 from responsewatch.core.models import Analysis, TurnState
 from responsewatch.core.rules import Rules
 from responsewatch.errors import ConfigError, RwError
@@ -409,15 +408,18 @@ def parse_listen(listen: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def serve_metrics(registry: CollectorRegistry, listen: str) -> tuple[WSGIServer, Thread]:
-    """Serve /metrics in a daemon thread; stop with ``server.shutdown(); server.server_close()``.
+def serve_metrics(registry: CollectorRegistry, listen: str) -> tuple[MetricsServer, Thread]:
+    """Serve /metrics (and /healthz) in a daemon thread; stop with ``server.shutdown();
+    server.server_close()``. Bounded: see ``adapters/metrics_http.py``.
 
     Port 0 picks a free port (``server.server_port`` tells which).
     """
     host, port = parse_listen(listen)
     try:
-        server, thread = start_http_server(port, addr=host, registry=registry)
+        server = MetricsServer(registry, host, port)
     except OSError as exc:
         raise ConfigError(f"metrics.listen {listen!r}: cannot listen ({exc})") from exc
+    thread = Thread(target=server.serve_forever, name="metrics-http", daemon=True)
+    thread.start()
     log.info("metrics_listening", listen=listen, port=server.server_port)
     return server, thread

@@ -27,6 +27,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
+import structlog
 from babel.dates import format_date, format_skeleton, format_time
 from babel.numbers import format_decimal
 from babel.units import format_unit
@@ -36,6 +37,7 @@ from matplotlib.figure import Figure
 from responsewatch.core.digest import ClientLine, Digest, UpdateLate
 from responsewatch.core.insights import Trend
 from responsewatch.core.models import TurnState
+from responsewatch.core.safe_text import plain
 
 __all__ = ["CATALOG", "Rendered", "chart_png", "digest_email", "render_digest"]
 
@@ -51,6 +53,12 @@ AMBER = "#b54708"
 GREEN = "#067647"
 TREND_ARROWS = {Trend.UP: "↑", Trend.DOWN: "↓", Trend.FLAT: "→", Trend.UNKNOWN: "–"}
 MAX_ROWS = 15  # per section: the digest is read in a minute, the report has the rest
+# Longest text of one cell (a subject, a Message-ID): a 20,000-character subject would
+# bury the digest. Cut with an ellipsis; the report has the full value.
+MAX_CELL = 160
+MAX_LABEL = 40  # a chart's client label
+
+log = structlog.get_logger("responsewatch.digest")
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("responsewatch", "templates"),
@@ -71,7 +79,14 @@ class Rendered:
 
 
 def _cell(text: str, *, sub: str = "", color: str = "", right: bool = False) -> dict[str, Any]:
-    return {"text": text, "sub": sub, "color": color, "right": right}
+    # Every value the digest shows passes here: bidi overrides ("invoice\u202egpj.exe") and
+    # control characters never reach the reader's mail client, long fields are cut.
+    return {
+        "text": plain(text, MAX_CELL),
+        "sub": plain(sub, MAX_CELL),
+        "color": color,
+        "right": right,
+    }
 
 
 class _Formatter:
@@ -302,6 +317,9 @@ def _sections(d: Digest, f: _Formatter) -> list[dict[str, Any]]:
         ]
         heads = [t["col_client"], t["col_return"], t["col_subject"]]
         out.append(_section(t["away"], heads, rows))
+    if d.suspicious:
+        note = t["suspicious_note"].format(n=f.number(d.suspicious))
+        out.append(_section(t["suspicious"], [], [], empty=note))
     return out
 
 
@@ -329,7 +347,8 @@ def chart_png(d: Digest, language: str) -> bytes:
             color="#2f5597",
             label=t["chart_median"],
         )
-        ax.set_yticks(ys, [c.client for c in lines])
+        # parse_math=False: a correspondent such as "${$@gmail.com" is a label, not mathtext.
+        ax.set_yticks(ys, [plain(c.client, MAX_LABEL) for c in lines], parse_math=False)
         ax.invert_yaxis()
     else:
         ax.set_yticks([])
@@ -358,8 +377,12 @@ def render_digest(
     its ``<img>`` (a ``cid:`` in mail; by default a ``data:`` URI, for previews)."""
     f = _Formatter(language, d.timezone)
     t = f.t
-    chart = chart_png(d, language)
-    src = (image_src or _data_uri)(chart)
+    try:
+        chart = chart_png(d, language)
+    except Exception as exc:  # a chart is a nicety: the digest goes out without it
+        log.warning("digest_chart_failed", error=type(exc).__name__)
+        chart = b""
+    src = (image_src or _data_uri)(chart) if chart else ""
     subject = t["subject"].format(date=f.day(d.day, "full"))
     if d.to_answer:
         subject += t["subject_counts"].format(overdue=d.overdue, due_soon=d.due_soon)
@@ -414,7 +437,13 @@ def digest_email(
     msg.add_alternative(rendered.html, subtype="html")
     html_part = msg.get_payload()[1]  # type: ignore[index]
     assert isinstance(html_part, EmailMessage)
-    html_part.add_related(
-        rendered.chart, "image", "png", cid=f"<{cid}>", filename="chart.png", disposition="inline"
-    )
+    if rendered.chart:
+        html_part.add_related(
+            rendered.chart,
+            "image",
+            "png",
+            cid=f"<{cid}>",
+            filename="chart.png",
+            disposition="inline",
+        )
     return msg

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from responsewatch.adapters.private_fs import private_dir, private_file
 from responsewatch.core.absence import format_absence
 from responsewatch.core.models import Message
 from responsewatch.errors import DataError
@@ -117,21 +118,33 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
 )
 
 
+def _newer_store(have: int) -> DataError:
+    return DataError(
+        f"the store was written by a newer responsewatch (schema {have}, this version "
+        f"knows {len(MIGRATIONS)}): upgrade responsewatch"
+    )
+
+
 def migrate(db: sqlite3.Connection) -> None:
     have = db.execute("PRAGMA user_version").fetchone()[0]
     if have > len(MIGRATIONS):
-        raise DataError(
-            f"the store was written by a newer responsewatch (schema {have}, this version "
-            f"knows {len(MIGRATIONS)}): upgrade responsewatch"
-        )
-    for version, step in enumerate(MIGRATIONS[have:], start=have + 1):
+        raise _newer_store(have)
+    while have < len(MIGRATIONS):
+        # The version is read again INSIDE the write lock: two processes opening a new store
+        # at once would otherwise both run step 1 ("table messages already exists").
         db.execute("BEGIN IMMEDIATE")
         try:
-            step(db)
-            db.execute(f"PRAGMA user_version = {version}")
+            have = db.execute("PRAGMA user_version").fetchone()[0]
+            if have > len(MIGRATIONS):
+                raise _newer_store(have)
+            if have < len(MIGRATIONS):
+                MIGRATIONS[have](db)
+                have += 1
+                db.execute(f"PRAGMA user_version = {have}")
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
 
 
@@ -237,6 +250,13 @@ def _insert_facts(
     return added
 
 
+def _reason(exc: sqlite3.DatabaseError) -> str:
+    text = str(exc)
+    if "full" in text:
+        return f"{text}: free some space (or raise the quota), then sync again"
+    return text
+
+
 class SqliteStore:
     """The one store implementation; open one per thread (connections are not shared)."""
 
@@ -258,7 +278,8 @@ class SqliteStore:
                     timeout=30,
                 )
             else:
-                path.parent.mkdir(parents=True, exist_ok=True)
+                private_dir(path.parent)
+                private_file(path)
                 db = sqlite3.connect(
                     path, isolation_level=None, check_same_thread=False, timeout=30
                 )
@@ -284,13 +305,21 @@ class SqliteStore:
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    # SQLite has already rolled back after some errors (a full disk): a
+                    # second ROLLBACK would replace the real cause with "cannot rollback".
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise DataError(f"store {self.path}: {_reason(exc)}") from exc
 
     # -- facts -------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from responsewatch.adapters.archive import (
     system_lookup,
     tag_message,
 )
+from responsewatch.app.terminal import cell
 from responsewatch.config import Settings, load_settings
 from responsewatch.core.agreements import detect_agreement
 from responsewatch.core.models import Message, message_time
@@ -40,6 +41,7 @@ from responsewatch.core.parsing import (
     split_header_block,
 )
 from responsewatch.core.rules import ClientDirectory
+from responsewatch.core.safe_text import csv_cell
 from responsewatch.errors import ConfigError, DataError, RwError
 from responsewatch.ports import FolderRef, MailSource, RawMessage
 
@@ -289,12 +291,12 @@ def print_entries(entries: list[dict[str, Any]], console: Console) -> None:
         table.add_column(column)
     for e in entries:
         table.add_row(
-            str(e["received_at"] or "")[:16],
-            e["client"],
-            e["phrase"],
-            e["message_id"],
-            e["dkim"],
-            e["sha256"][:12],
+            cell(str(e["received_at"] or "")[:16]),
+            cell(e["client"]),
+            cell(e["phrase"]),
+            cell(e["message_id"]),
+            cell(e["dkim"]),
+            cell(e["sha256"][:12]),
         )
     console.print(table)
 
@@ -419,7 +421,8 @@ def export_archive(
             except OSError:
                 name = ""  # missing: the report names it
             writer.writerow(
-                (
+                csv_cell(value)
+                for value in (
                     e.seq,
                     f"messages/{name}" if name else "",
                     e.message_id,

@@ -190,9 +190,12 @@ class App:
                         source.close()
             except RwError as exc:
                 kind = type(exc).__name__
-                self.store.record_sync_error(account.name, kind, self.clock.now())
                 log.error("sync_failed", account=account.name, kind=kind, error=str(exc))
-                report = SyncReport(account.name, error=str(exc), error_code=exc.exit_code)
+                try:
+                    self.store.record_sync_error(account.name, kind, self.clock.now())
+                except RwError as again:  # a full disk may refuse even this small write
+                    log.error("sync_error_not_recorded", account=account.name, error=str(again))
+                report = SyncReport(account.name, error=str(exc), exit_code=exc.exit_code)
             reports.append(report)
         try:
             archive_new_agreements(self, archive)

@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 import structlog
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -31,6 +30,7 @@ from responsewatch.app.sent_check import (
     sent_missing,
 )
 from responsewatch.app.sync import alias_warnings
+from responsewatch.app.terminal import cell, lit
 from responsewatch.config import Settings, load_settings, settings_from_mapping
 from responsewatch.core.insights import insights_json
 from responsewatch.core.models import Analysis, Conversation, message_time
@@ -155,7 +155,7 @@ class AnalyzeResult:
 
 def _warn_read(stats: ReadStats, console: Console) -> None:
     for problem in stats.problems[:20]:
-        console.print(f"[yellow]skipped:[/] {problem}", highlight=False)
+        console.print(f"[yellow]skipped:[/] {lit(problem)}", highlight=False)
     if stats.skipped > 20:
         console.print(f"[yellow]… {stats.skipped - 20} more skipped[/]")
 
@@ -214,10 +214,10 @@ def print_threads(result: ThreadsResult, console: Console) -> None:
         first = result.corpus.messages[conv.message_ids[0]]
         when = message_time(first, result.me)
         table.add_row(
-            conv.thread_id,
+            cell(conv.thread_id),
             str(len(conv.message_ids)),
             f"{when:%Y-%m-%d %H:%M}" if when else "undated",
-            first.subject[:70],
+            cell(first.subject, 70),
         )
     console.print(table)
 
@@ -266,33 +266,33 @@ def sync_once(config: Path, *, console: Console, progress: bool, once: bool) -> 
         missing = sent_missing(app.store, settings, reports)
     finally:
         app.close()
-    failed = 0
-    config_failed = False
+    codes: set[int] = set()
     for r in reports:
         if r.error:
-            failed += 1
-            config_failed = config_failed or r.error_code == ConfigError.exit_code
-            console.print(f"[red]{r.account}: failed[/] — {r.error}", highlight=False)
+            codes.add(r.exit_code or 3)
+            console.print(f"[red]{lit(r.account)}: failed[/] — {lit(r.error)}", highlight=False)
         else:
             console.print(
-                f"{r.account}: {r.fetched} read, {r.added} new, {r.skipped} skipped",
+                f"{lit(r.account)}: {r.fetched} read, {r.added} new, {r.skipped} skipped",
                 highlight=False,
             )
     for miss in missing:
         log.warning("sent_folder_missing", account=miss.account, folders=list(miss.server))
         console.print(
-            f"[bold red]warning[/] {miss.account}: {escape(miss.text())}", highlight=False
+            f"[bold red]warning[/] {lit(miss.account)}: {lit(miss.text())}", highlight=False
         )
-    if config_failed:
-        return ConfigError.exit_code
-    return 3 if failed else 0
+    # A full disk (4) first, then a configuration error (2, fixed in the file), then sources (3).
+    for code in (4, ConfigError.exit_code, 3):
+        if code in codes:
+            return code
+    return max(codes, default=0)
 
 
 def check(config: Path, console: Console) -> int:
     settings = load_settings(config)
     console.print(
-        f"[green]ok[/] configuration {config}: {len(settings.accounts)} account(s), "
-        f"{len(settings.rules.clients)} client(s), store {settings.store_path}"
+        f"[green]ok[/] configuration {lit(config)}: {len(settings.accounts)} account(s), "
+        f"{len(settings.rules.clients)} client(s), store {lit(settings.store_path)}"
     )
     failures = 0
     config_failed = False
@@ -302,13 +302,10 @@ def check(config: Path, console: Console) -> int:
         except RwError as exc:
             failures += 1
             config_failed = config_failed or isinstance(exc, ConfigError)
-            # Server folder names are in the text: never let them be read as markup.
-            console.print(
-                f"[red]fail[/] account {account.name}: {escape(str(exc))}", highlight=False
-            )
+            console.print(f"[red]fail[/] account {lit(account.name)}: {lit(exc)}", highlight=False)
             continue
         for line in lines:
-            console.print(f"[green]ok[/] account {account.name}: {line}", highlight=False)
+            console.print(f"[green]ok[/] account {lit(account.name)}: {lit(line)}", highlight=False)
     if config_failed:  # a wrong folder list is fixed in the file, like any configuration error
         return ConfigError.exit_code
     return 3 if failures else 0

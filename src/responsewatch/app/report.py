@@ -10,7 +10,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from responsewatch.app.terminal import cell, lit
 from responsewatch.core.models import Analysis, ClientCadence, Conversation
+from responsewatch.core.safe_text import csv_cell
 
 __all__ = ["analysis_csv", "analysis_json", "print_analysis", "threads_json"]
 
@@ -40,6 +42,8 @@ def analysis_json(a: Analysis) -> dict[str, Any]:
             "conversations": a.totals.conversations,
             "automated": a.totals.automated,
             "undated": a.totals.undated,
+            # Only when non-zero: documents on ordinary mail stay exactly as before.
+            **({"suspicious": a.totals.suspicious} if a.totals.suspicious else {}),
         },
         "clients": [
             {
@@ -158,7 +162,7 @@ def analysis_csv(a: Analysis) -> str:
     writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for row in analysis_json(a)["clients"]:
-        writer.writerow({k: "" if row.get(k) is None else row[k] for k in fields})
+        writer.writerow({k: "" if row.get(k) is None else csv_cell(row[k]) for k in fields})
     return out.getvalue()
 
 
@@ -194,7 +198,8 @@ def print_analysis(a: Analysis, console: Console, *, timezone: str = "UTC") -> N
     console.print(
         f"[bold]responsewatch[/] as of {a.now.astimezone(tz):%Y-%m-%d %H:%M %Z} — "
         f"{a.totals.messages} messages, {a.totals.conversations} conversations, "
-        f"{a.totals.automated} automated, {a.totals.undated} undated; "
+        f"{a.totals.automated} automated, {a.totals.undated} undated"
+        f"{f', {a.totals.suspicious} suspicious' if a.totals.suspicious else ''}; "
         f"reply within {_duration(a.reply_within_seconds)} ({a.clock} clock)"
     )
     if a.awaiting:
@@ -204,12 +209,12 @@ def print_analysis(a: Analysis, console: Console, *, timezone: str = "UTC") -> N
         for w in a.awaiting:
             table.add_row(
                 f"[{_STATE_STYLE[w.state.value]}]{w.state.value}[/]",
-                w.client,
+                cell(w.client),
                 _duration(w.age_seconds),
                 _duration(w.business_age_seconds),
                 f"{w.since.astimezone(tz):%Y-%m-%d %H:%M}",
-                w.subject[:60],
-                w.thread_id,
+                cell(w.subject, 60),
+                cell(w.thread_id),
             )
         console.print(table)
     else:
@@ -244,7 +249,7 @@ def print_analysis(a: Analysis, console: Console, *, timezone: str = "UTC") -> N
     for c in a.clients:
         extra = [_last_update(cadence.get(c.client), a.now)] if cadence else []
         mine.add_row(
-            c.client,
+            cell(c.client),
             str(c.client_messages),
             str(c.turns),
             str(c.replied),
@@ -257,7 +262,7 @@ def print_analysis(a: Analysis, console: Console, *, timezone: str = "UTC") -> N
             *extra,
         )
         theirs.add_row(
-            c.client,
+            cell(c.client),
             _duration(c.median_business_reply_seconds),
             str(c.after_hours_replies),
             str(c.my_turns),
@@ -273,23 +278,24 @@ def print_insights(doc: dict[str, Any], console: Console) -> None:
     lines: list[str] = []
     for item in doc.get("owed_to_me", [])[:10]:
         lines.append(
-            f"[cyan]owed to me[/] {item['client']}: {item['subject'][:60]} "
+            f"[cyan]owed to me[/] {lit(item['client'])}: {lit(item['subject'], 60)} "
             f"({_duration(item['age_seconds'])})"
         )
     for item in doc.get("after_hours", []):
         if item["current"]:
             lines.append(
-                f"[yellow]after hours[/] {item['client']}: {item['current']} replies in 4 weeks "
+                f"[yellow]after hours[/] {lit(item['client'])}: {item['current']} replies in "
+                "4 weeks "
                 f"(before: {item['previous']}, {item['trend']})"
             )
     for item in doc.get("long_missions", []):
         lines.append(
-            f"[yellow]long mission[/] {item['client']}: {item['days_over']} days past its "
+            f"[yellow]long mission[/] {lit(item['client'])}: {item['days_over']} days past its "
             f"planned {item['length_days']} days"
         )
     for item in doc.get("quiet", []):
         since = item["last_contact"][:10] if item["last_contact"] else "never"
-        lines.append(f"[blue]quiet[/] {item['client']}: last contact {since}")
+        lines.append(f"[blue]quiet[/] {lit(item['client'])}: last contact {lit(since)}")
     for item in doc.get("rising", []):
         if item["signal"] == "report_requests":
             lines.append(
@@ -299,13 +305,13 @@ def print_insights(doc: dict[str, Any], console: Console) -> None:
             )
             continue
         lines.append(
-            f"[red]rising[/] {item['client']}: {item['signal']} {item['previous']} -> "
+            f"[red]rising[/] {lit(item['client'])}: {lit(item['signal'])} {item['previous']} -> "
             f"{item['current']}"
         )
     for item in doc.get("out_of_office", []):
         lines.append(
-            f"[magenta]away[/] {item['client']} ({item['address']}) until "
-            f"{(item['return_date'] or '?')[:10]}"
+            f"[magenta]away[/] {lit(item['client'])} ({lit(item['address'])}) until "
+            f"{lit((item['return_date'] or '?')[:10])}"
         )
     mine = doc.get("my_latency") or {}
     if mine.get("current_median_seconds") is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -20,9 +20,10 @@ import structlog
 
 from responsewatch.adapters.files import ReadStats, read_messages
 from responsewatch.config import AccountSettings
+from responsewatch.core.forged import AUTH_FAIL
 from responsewatch.core.models import Message
 from responsewatch.core.parsing import parse_message
-from responsewatch.errors import RwError, SourceUnavailable
+from responsewatch.errors import DataError, RwError, SourceUnavailable
 from responsewatch.ports import Cursor, FolderRef, MailSource, RawMessage
 
 __all__ = [
@@ -72,7 +73,7 @@ class SyncReport:
     folders: list[str] = field(default_factory=list)
     error: str | None = None
     stopped: bool = False
-    error_code: int | None = None  # the error's exit code (2 configuration, 3 source, ...)
+    exit_code: int = 0  # of the error: 3 source unreachable, 4 data (a full disk)
     server_folders: list[str] = field(default_factory=list)  # every folder the server listed
 
 
@@ -167,6 +168,9 @@ def sync_folder(
         msg = parse_message(
             raw.data, internaldate=raw.internaldate, provider_thread=raw.provider_thread
         )
+        if folder.role == "sent" and AUTH_FAIL in msg.warnings:
+            # My Sent folder holds what I sent: whatever a server once noted, it is mine.
+            msg = replace(msg, warnings=tuple(w for w in msg.warnings if w != AUTH_FAIL))
         report.fetched += 1
         if "no-header" in msg.warnings:
             report.skipped += 1
@@ -339,6 +343,8 @@ def sync_files(
         report.added += store.add_messages(batch, account=account.name)
         if progress and batch:
             progress(len(batch))
+    except DataError:
+        raise  # the store's (a full disk): not the files' fault
     except RwError as exc:
         raise SourceUnavailable(account.name, str(exc)) from exc
     report.skipped = stats.skipped

@@ -99,6 +99,7 @@ class Digest:
     my_latency: LatencyTrend
     out_of_office: tuple[OutOfOffice, ...]
     updates_late: tuple[UpdateLate, ...] = ()
+    suspicious: int = 0  # "from me" messages that failed my domain's authentication
 
     @property
     def overdue(self) -> int:
@@ -122,6 +123,7 @@ class Digest:
             or self.rising
             or self.out_of_office
             or self.updates_late
+            or self.suspicious
         )
 
 
@@ -228,4 +230,5 @@ def build_digest(
         my_latency=ins.my_latency,
         out_of_office=ins.out_of_office,
         updates_late=_updates_late(analysis, now),
+        suspicious=analysis.totals.suspicious,
     )

@@ -15,6 +15,7 @@ from operator import itemgetter
 from responsewatch.core.absence import client_absences, my_leave
 from responsewatch.core.business_time import BusinessClock
 from responsewatch.core.cadence import cadences
+from responsewatch.core.forged import is_suspicious
 from responsewatch.core.leave import NO_LEAVE, Leave
 from responsewatch.core.models import (
     Acknowledged,
@@ -149,6 +150,8 @@ class _Analyzer:
     def conversation(self, conv: Conversation, messages: Sequence[Message]) -> None:
         dated: list[tuple[datetime, str, Message, str | None]] = []
         for msg in messages:
+            if msg.warnings and is_suspicious(msg, self.me):
+                continue  # "from me" but failed my domain's authentication: not mine
             client = self._is_client_message(msg)
             if client is not None:
                 self.client_messages[client] += 1
@@ -346,6 +349,9 @@ def analyze(
             conversations=conversation_count,
             automated=sum(1 for m in messages.values() if m.automated),
             undated=undated,
+            suspicious=sum(
+                1 for m in messages.values() if m.warnings and is_suspicious(m, rules.me)
+            ),
         ),
         clients=stats,
         awaiting=tuple(sorted(analyzer.awaiting, key=lambda a: (a.since, a.thread_id, a.client))),

@@ -139,6 +139,7 @@ class Totals:
     conversations: int
     automated: int
     undated: int
+    suspicious: int = 0  # claimed to be from me, failed my domain's authentication
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from email.utils import getaddresses, parsedate_tz
 
 from responsewatch.core.absence import read_absence
 from responsewatch.core.classify import is_auto_reply, is_automated, is_thanks_only
+from responsewatch.core.forged import AUTH_FAIL, auth_failed
 from responsewatch.core.models import Message
 
 __all__ = [
@@ -35,6 +36,20 @@ __all__ = [
 ]
 
 _BODY_SCAN_BYTES = 16384
+# Bounds on what one hostile message can cost (each far above real mail: the largest To+Cc
+# in the corpora is 594 addresses, the longest References 22 ids).
+_MAX_HEADER_BYTES = 1024 * 1024
+_MAX_SUBJECT_CHARS = 4096  # cut BEFORE decode_header, whose cost grows with the words
+_MAX_FIELD_CHARS = 128 * 1024  # an address or id list field, cut at a separator
+_MAX_FIELD_VALUES = 16  # repeated To:/Cc:/References: fields
+MAX_RECIPIENTS = 1000  # per field
+MAX_REFERENCES = 500
+# Dates outside [1970, 2100) are not believed (a year 0100 or 9999 would also make the
+# business clock build holidays for every year between); a Date header more than a week
+# after the receiving server's own arrival time is not believed either.
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+_DATE_AFTER_ARRIVAL = timedelta(days=7)
 _ANY_FIELD_RE = re.compile(rb"^[\x21-\x39\x3b-\x7e]+[ \t]*:", re.M)
 _SIMPLE_ADDR_RE = re.compile(r"^[^@\s<>,;:\"()\[\]\\]+@[^@\s<>,;:\"()\[\]\\]+$")
 _ANGLE_ID_RE = re.compile(r"<([^<>]*)>")
@@ -65,6 +80,7 @@ WANTED_FIELDS = frozenset(
         "content-type",
         "content-transfer-encoding",
         "x-gm-thrid",
+        "authentication-results",
     }
 )
 
@@ -113,12 +129,17 @@ def split_header_block(data: bytes) -> HeaderBlock:
             end, body_offset = crlf + 1, crlf + 3
     raw = data[:end]
     fields: dict[str, list[str]] = {}
+    block_bytes = raw
+    if len(raw) > _MAX_HEADER_BYTES:
+        # Fields are read from the first MB only (real headers are a few KB; the corpora's
+        # largest is 200 KB); the identity hash still covers the whole block.
+        block_bytes = raw[:_MAX_HEADER_BYTES]
     # Decoded once: a valid UTF-8 block gives every value as decoding each one would. Else
     # latin-1 (byte for byte) here, and each value is re-decoded on its own below.
     try:
-        block, mixed = raw.decode("utf-8"), False
+        block, mixed = block_bytes.decode("utf-8"), False
     except UnicodeDecodeError:
-        block, mixed = raw.decode("latin-1"), True
+        block, mixed = block_bytes.decode("latin-1"), True
     # One C-level pass finds the fields we use with their continuation lines; the many
     # others (Received chains, DKIM, X-*) never reach Python code.
     for name, value in _WANTED_FIELD_RE.findall(block):
@@ -159,6 +180,14 @@ def decode_encoded_words(value: str) -> str:
         if isinstance(chunk, str):
             out.append(chunk)
             continue
+        if charset is None:
+            # Text between encoded words: decode_header turned it into bytes with
+            # raw-unicode-escape, so "\u202e" would come back as six ASCII characters.
+            try:
+                out.append(chunk.decode("raw-unicode-escape"))
+                continue
+            except UnicodeDecodeError:
+                pass
         for candidate in (charset, "utf-8", "latin-1"):
             if candidate is None:
                 continue
@@ -306,6 +335,25 @@ def _addresses(values: Sequence[str], warnings: list[str], field: str) -> tuple[
     return tuple(dict.fromkeys(out))
 
 
+def _recipients(values: Sequence[str], warnings: list[str], field: str) -> tuple[str, ...]:
+    found = _addresses(_bounded(values, ","), warnings, field)
+    if len(found) > MAX_RECIPIENTS or len(values) > _MAX_FIELD_VALUES:
+        warnings.append(f"too-many-recipients:{field}")
+        return found[:MAX_RECIPIENTS]
+    if any(len(v) > _MAX_FIELD_CHARS for v in values[:_MAX_FIELD_VALUES]):
+        warnings.append(f"too-many-recipients:{field}")
+    return found
+
+
+def _references(values: Sequence[str], warnings: list[str]) -> tuple[str, ...]:
+    ids = _id_list(_bounded(values, ">"))
+    if len(ids) > MAX_REFERENCES:
+        # The first (the thread's root) and the nearest ancestors are the useful ones.
+        warnings.append("too-many-references")
+        return ids[:10] + ids[-(MAX_REFERENCES - 10) :]
+    return ids
+
+
 def _thread_index_guid(value: str | None) -> str | None:
     if not value:
         return None
@@ -432,6 +480,25 @@ def _is_report(fields: Mapping[str, list[str]]) -> bool:
     return kind == "multipart/report"
 
 
+def _bounded(values: Sequence[str], separator: str) -> list[str]:
+    """At most _MAX_FIELD_VALUES values, each cut at its last ``separator`` before
+    _MAX_FIELD_CHARS (so no address or id is cut in half)."""
+    out = []
+    for value in values[:_MAX_FIELD_VALUES]:
+        if len(value) > _MAX_FIELD_CHARS:
+            cut = value.rfind(separator, 0, _MAX_FIELD_CHARS)
+            value = value[: cut if cut > 0 else _MAX_FIELD_CHARS]
+        out.append(value)
+    return out
+
+
+def _sane(value: datetime | None, warnings: list[str], what: str) -> datetime | None:
+    if value is not None and not _EARLIEST <= value < _LATEST:
+        warnings.append(f"date-out-of-range:{what}")
+        return None
+    return value
+
+
 def _first(fields: Mapping[str, list[str]], name: str) -> str | None:
     values = fields.get(name)
     return values[0] if values else None
@@ -451,16 +518,23 @@ def _build(
     else:
         warnings.append("missing-message-id")
         message_id = "sha256:" + hashlib.sha256(header.raw).hexdigest()
-    from_addrs = _addresses(fields.get("from", [])[:1], warnings, "from")
+    from_addrs = _addresses(_bounded(fields.get("from", [])[:1], ","), warnings, "from")
     from_addr = from_addrs[0] if from_addrs else None
+    results = fields.get("authentication-results")
+    if results and from_addr is not None and auth_failed(results, from_addr.rpartition("@")[2]):
+        warnings.append(AUTH_FAIL)
     date_value = _first(fields, "date")
-    date = parse_date(date_value)
-    if date_value is not None and date is None:
+    date = _sane(parse_date(date_value), warnings, "date")
+    if date_value is not None and date is None and "date-out-of-range:date" not in warnings:
         warnings.append("bad-date")
     arrival = internaldate.astimezone(UTC) if internaldate is not None else None
     if arrival is None:
         arrival = _received_date(fields.get("received", ()))
-    subject = decode_encoded_words(_first(fields, "subject") or "")
+    arrival = _sane(arrival, warnings, "arrival")
+    if date is not None and arrival is not None and date - arrival > _DATE_AFTER_ARRIVAL:
+        warnings.append("date-after-arrival")
+        date = None
+    subject = decode_encoded_words((_first(fields, "subject") or "")[:_MAX_SUBJECT_CHARS])
     if "\ufffd" in subject:
         warnings.append("encoding:subject")
     thread = provider_thread or _first(fields, "x-gm-thrid")
@@ -480,13 +554,13 @@ def _build(
     return Message(
         message_id=message_id,
         from_addr=from_addr,
-        to=_addresses(fields.get("to", []), warnings, "to"),
-        cc=_addresses(fields.get("cc", []), warnings, "cc"),
+        to=_recipients(fields.get("to", []), warnings, "to"),
+        cc=_recipients(fields.get("cc", []), warnings, "cc"),
         subject=" ".join(subject.split()),
         date=date,
         arrival=arrival,
-        in_reply_to=_id_list(fields.get("in-reply-to", [])),
-        references=_id_list(fields.get("references", [])),
+        in_reply_to=_id_list(_bounded(fields.get("in-reply-to", []), ">"))[-MAX_REFERENCES:],
+        references=_references(fields.get("references", []), warnings),
         thread_index_guid=_thread_index_guid(_first(fields, "thread-index")),
         provider_thread=thread or None,
         automated=automated,

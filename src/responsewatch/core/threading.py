@@ -19,6 +19,7 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
+from responsewatch.core.forged import is_suspicious
 from responsewatch.core.models import Conversation, Message, message_time
 from responsewatch.core.subjects import REPLY_PREFIXES, split_subject
 
@@ -127,6 +128,8 @@ def _dedupe(messages: Iterable[Message], me: frozenset[str]) -> list[_Entry]:
                 pooled.update(msg.in_reply_to)
                 pooled.update(msg.references)
             links = frozenset(pooled)
+        if rep.warnings and is_suspicious(rep, me):
+            links = ()  # a forged "from me" links nothing (it could merge conversations)
         time = message_time(rep, me)
         keyed.append((_sort_key(time, message_id), _Entry(message_id, time, links, rep)))
     keyed.sort(key=lambda pair: pair[0])
@@ -145,7 +148,7 @@ def _rep_key(msg: Message, me: frozenset[str]) -> tuple[object, ...]:
     )
 
 
-def _link_by_headers(entries: Sequence[_Entry], uf: _UnionFind) -> None:
+def _link_by_headers(entries: Sequence[_Entry], uf: _UnionFind, me: frozenset[str]) -> None:
     by_provider: dict[str, int] = {}
     by_guid: dict[str, int] = {}
     find, node_under = uf.find, uf.node_under
@@ -158,8 +161,9 @@ def _link_by_headers(entries: Sequence[_Entry], uf: _UnionFind) -> None:
                     root = uf.union(root, other)
         if entry.msg.provider_thread is not None:
             uf.union(by_provider.setdefault(entry.msg.provider_thread, i), i)
-        if entry.msg.thread_index_guid is not None:
-            uf.union(by_guid.setdefault(entry.msg.thread_index_guid, i), i)
+        guid = entry.msg.thread_index_guid
+        if guid is not None and not (entry.msg.warnings and is_suspicious(entry.msg, me)):
+            uf.union(by_guid.setdefault(guid, i), i)
 
 
 def _link_by_subject(entries: Sequence[_Entry], me: frozenset[str], uf: _UnionFind) -> None:
@@ -171,6 +175,8 @@ def _link_by_subject(entries: Sequence[_Entry], me: frozenset[str], uf: _UnionFi
     for i, entry in enumerate(entries):  # already in (time, id) order, undated last
         if entry.time is None:
             break
+        if entry.msg.warnings and is_suspicious(entry.msg, me):
+            continue
         prefixes, base = split_subject(entry.msg.subject)
         if not base:
             continue
@@ -228,7 +234,7 @@ def build_conversations(
     """
     entries = _dedupe(messages, me)
     uf = _UnionFind([e.message_id for e in entries])
-    _link_by_headers(entries, uf)
+    _link_by_headers(entries, uf, me)
     if subject_fallback:
         _link_by_subject(entries, me, uf)
 
