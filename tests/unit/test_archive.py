@@ -350,7 +350,7 @@ def test_dkim_pass_fail_none_at_arrival(three: EvidenceArchive, dns: FakeDns, ke
         raise dkim.DnsTimeoutError("dns.exception.Timeout")
 
     down = verify_dkim(sign(mail(6), key), dns_down)
-    assert (down.result, down.detail) == ("fail", "DNS lookup failed: dns.exception.Timeout")
+    assert (down.result, down.detail) == ("temperror", "DNS lookup failed: dns.exception.Timeout")
 
 
 def test_key_rotation_keeps_verification_from_the_recorded_key(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import re
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,14 +22,18 @@ from rich.table import Table
 
 from responsewatch.adapters.archive import (
     AGREEMENT_KEYWORD,
+    NOT_AGREEMENT_KEYWORD,
     EvidenceArchive,
     LedgerEntry,
+    NewEntry,
     TxtLookup,
     VerifyResult,
     fetch_full,
+    fetch_full_many,
     system_lookup,
     tag_message,
 )
+from responsewatch.adapters.archive_dkim import GuardedLookup
 from responsewatch.config import Settings, load_settings
 from responsewatch.core.agreements import detect_agreement
 from responsewatch.core.models import Message, message_time
@@ -40,11 +44,12 @@ from responsewatch.core.parsing import (
     split_header_block,
 )
 from responsewatch.core.rules import ClientDirectory
-from responsewatch.errors import ConfigError, DataError, RwError
-from responsewatch.ports import FolderRef, MailSource, RawMessage
+from responsewatch.errors import ConfigError, DataError, RwError, SourceUnavailable
+from responsewatch.ports import FolderRef, LedgerHead, MailSource, PendingArchive, RawMessage
 
 if TYPE_CHECKING:
     from responsewatch.app.bootstrap import App
+    from responsewatch.app.sync import SyncSink
 
 __all__ = [
     "AgreementWatcher",
@@ -69,8 +74,14 @@ KEYWORD_PHRASE = f"keyword:{AGREEMENT_KEYWORD}"
 _FILENAME = re.compile(r"""(?i)\b(?:file)?name\*?=\s*(?:"([^"]{1,300})"|([^\s;"]{1,300}))""")
 
 
-def open_archive(settings: Settings, lookup: TxtLookup | None = None) -> EvidenceArchive:
-    return EvidenceArchive(settings.archive_path, lookup=lookup or system_lookup)
+def open_archive(
+    settings: Settings, lookup: TxtLookup | None = None, *, head: LedgerHead | None = None
+) -> EvidenceArchive:
+    """The archive; ``head`` (the store) keeps a copy of the ledger head. DNS answers are
+    cached per archive and a dead resolver is not asked again for a minute."""
+    return EvidenceArchive(
+        settings.archive_path, lookup=GuardedLookup(lookup or system_lookup), head=head
+    )
 
 
 def _attachment_names(data: bytes) -> list[str]:
@@ -79,8 +90,12 @@ def _attachment_names(data: bytes) -> list[str]:
     return [decode_encoded_words(a or b) for a, b in _FILENAME.findall(text)]
 
 
-def _has_keyword(raw: RawMessage) -> bool:
-    return any(k.lower() == AGREEMENT_KEYWORD.lower() for k in raw.keywords)
+def _has_keyword(raw: RawMessage, keyword: str) -> bool:
+    return any(k.lower() == keyword.lower() for k in raw.keywords)
+
+
+GIVE_UP_AFTER = 5  # failed attempts before a decision is dropped (message gone from server)
+ARCHIVE_BATCH = 100  # messages fetched, archived and fsynced together
 
 
 class AgreementWatcher:
@@ -98,12 +113,14 @@ class AgreementWatcher:
         self._now = now
         self._clients = ClientDirectory(settings.rules)
 
-    def decide(self, raw: RawMessage, msg: Message) -> tuple[str, str, str] | None:
-        """(client, phrase, excerpt) when ``msg`` is to be archived, else None."""
+    def decide(self, raw: RawMessage, msg: Message) -> PendingArchive | None:
+        """The archive decision on ``msg``, taken once, from the bytes the sync has."""
         sender = msg.from_addr
         client = self._clients.client_of(sender)
-        if _has_keyword(raw):  # the user's explicit choice: any sender, even automated
-            return client or sender or "", KEYWORD_PHRASE, ""
+        if _has_keyword(raw, NOT_AGREEMENT_KEYWORD):
+            return None  # the user said no before we even looked
+        if _has_keyword(raw, AGREEMENT_KEYWORD):  # the user's choice: any sender, even automated
+            return self._pending(raw, msg, client or sender or "", KEYWORD_PHRASE, "", "keyword")
         if not self._settings.archive_detect or client is None or msg.automated:
             return None
         header = split_header_block(raw.data)
@@ -114,27 +131,33 @@ class AgreementWatcher:
             from_me=sender in self._settings.rules.me,
             automated=msg.automated,
         )
-        return None if found is None else (client, found.phrase, found.excerpt)
+        if found is None:
+            return None
+        return self._pending(raw, msg, client, found.phrase, found.excerpt, found.rule)
+
+    def _pending(
+        self, raw: RawMessage, msg: Message, client: str, phrase: str, excerpt: str, rule: str
+    ) -> PendingArchive:
+        return PendingArchive(
+            msg.message_id, raw.folder, 0, raw.uid, raw.key, client, phrase, excerpt, rule,
+            message_time(msg, self._settings.rules.me),
+        )  # fmt: skip
 
     def consider(self, source: MailSource, raw: RawMessage, msg: Message) -> LedgerEntry | None:
-        """Archive ``msg`` if it is an agreement; the new entry, or None."""
+        """Archive ``msg`` at once if it is an agreement; the new entry, or None."""
         decision = self.decide(raw, msg)
-        if decision is None or self._archive.find(msg.message_id) is not None:
+        if decision is None or self._archive.has(msg.message_id):
             return None
-        client, phrase, excerpt = decision
-        full = fetch_full(source, raw.folder, raw.uid)
-        entry, added = self._archive.add(
-            full,
-            message_id=msg.message_id,
-            client=client,
-            phrase=phrase,
-            excerpt=excerpt,
-            received_at=message_time(msg, self._settings.rules.me),
-            now=self._now(),
-        )
+        valid = source.uidvalidity(raw.folder)
+        full = fetch_full(source, raw.folder, raw.uid, valid, raw.key)
+        added = self._archive.add_many([_new_entry(decision, full)], now=self._now())
         if added and self._settings.archive_tag_on_server:
             tag_message(source, raw.folder, raw.uid)
-        return entry if added else None
+        return added[0] if added else None
+
+    def files(self) -> WholeArchiver:
+        """The archiver of a Maildir/mbox account (``sync_files``)."""
+        return WholeArchiver(self)
 
     def hook(self, source: MailSource) -> Callable[[RawMessage, Message], None]:
         """``on_message`` for ``sync_source``: a local archive failure never stops the sync."""
@@ -151,28 +174,98 @@ class AgreementWatcher:
         """The :class:`responsewatch.app.sync.Archiver` for one folder catch-up of ``source``."""
         return DeferredArchiver(self, source)
 
+    # -- carrying out stored decisions ------------------------------------------------------
+
+    def drain(self, source: MailSource, sink: SyncSink) -> list[LedgerEntry]:
+        """Archive every stored decision of ``source``'s account: fetched by UID set per
+        folder, archived and fsynced per batch, then removed from the store. A crash at any
+        point leaves the decisions in the store (the ledger dedupes what was already done)."""
+        pending = sink.pending_archive(source.name)
+        done = [p.message_id for p in pending if self._archive.has(p.message_id)]
+        if done:
+            sink.archive_done(done)
+        todo = [p for p in pending if not self._archive.has(p.message_id)]
+        groups: dict[tuple[str, int], list[PendingArchive]] = {}
+        for p in todo:
+            groups.setdefault((p.folder.name, p.uidvalidity), []).append(p)
+        added: list[LedgerEntry] = []
+        for group in groups.values():
+            for i in range(0, len(group), ARCHIVE_BATCH):
+                added += self._archive_batch(source, sink, group[i : i + ARCHIVE_BATCH])
+        return added
+
+    def _archive_batch(
+        self, source: MailSource, sink: SyncSink, batch: Sequence[PendingArchive]
+    ) -> list[LedgerEntry]:
+        folder, valid = batch[0].folder, batch[0].uidvalidity
+        try:
+            fulls = fetch_full_many(source, folder, valid, [(p.uid, p.key) for p in batch])
+        except SourceUnavailable as exc:
+            for p in batch:
+                self._failed(sink, p, str(exc))
+            return []
+        found = [p for p in batch if p.uid in fulls]
+        for p in batch:
+            if p.uid not in fulls:
+                self._failed(sink, p, "no longer in the source")
+        added = self._archive.add_many(
+            [_new_entry(p, fulls[p.uid]) for p in found], now=self._now()
+        )
+        sink.archive_done([p.message_id for p in found])
+        if self._settings.archive_tag_on_server:
+            new = {e.message_id for e in added}
+            for p in found:
+                if p.message_id in new:
+                    tag_message(source, p.folder, p.uid)
+        return added
+
+    def _failed(self, sink: SyncSink, p: PendingArchive, why: str) -> None:
+        dropped = sink.archive_failed(p.message_id, why, give_up_after=GIVE_UP_AFTER)
+        log.warning("archive.fetch_failed", message_id=p.message_id, error=why, dropped=dropped)
+
+
+def _new_entry(p: PendingArchive, full: bytes) -> NewEntry:
+    return NewEntry(full, p.message_id, p.client, p.phrase, p.excerpt, p.rule, p.received_at)
+
+
+class WholeArchiver:
+    """File accounts: the bytes read ARE the whole message, nothing to fetch. Files are
+    re-read on every run, so a decision a crash interrupted is simply taken again."""
+
+    def __init__(self, watcher: AgreementWatcher) -> None:
+        self._watcher = watcher
+        self._items: list[NewEntry] = []
+
+    def see(self, data: bytes, msg: Message) -> None:
+        decision = self._watcher.decide(RawMessage(FolderRef("", ""), 0, data), msg)
+        if decision is not None and not self._watcher._archive.has(msg.message_id):
+            self._items.append(_new_entry(decision, data))
+
+    def flush(self) -> None:
+        items, self._items = self._items, []
+        if items:
+            try:
+                self._watcher._archive.add_many(items, now=self._watcher._now())
+            except DataError as exc:
+                log.error("archive.failed", error=str(exc))
+
 
 class DeferredArchiver:
-    """Decides while the folder streams (pure, cheap), fetches and archives after it.
-
-    A crash between a batch commit and the end of the folder's catch-up can miss an agreement
-    detected in that window; the original stays on the server, and `archive add` or the
-    $RwAgreement keyword brings it in."""
+    """Decides while the folder streams (pure, cheap; the decision goes into the store with
+    the batch), then archives the account's stored decisions once the stream is done."""
 
     def __init__(self, watcher: AgreementWatcher, source: MailSource) -> None:
         self._watcher = watcher
         self._source = source
-        self._pending: list[tuple[RawMessage, Message]] = []
 
-    def see(self, raw: RawMessage, msg: Message) -> None:
-        if self._watcher.decide(raw, msg) is not None:
-            self._pending.append((raw, msg))
+    def decide(self, raw: RawMessage, msg: Message) -> PendingArchive | None:
+        return self._watcher.decide(raw, msg)
 
-    def flush(self) -> None:
-        pending, self._pending = self._pending, []
-        hook = self._watcher.hook(self._source)
-        for raw, msg in pending:
-            hook(raw, msg)
+    def flush(self, sink: SyncSink) -> None:
+        try:
+            self._watcher.drain(self._source, sink)
+        except (DataError, SourceUnavailable) as exc:  # stays in the store: retried next time
+            log.error("archive.failed", account=self._source.name, error=str(exc))
 
 
 # --- by Message-ID: `archive add` and the $RwAgreement catch-up --------------------------

@@ -169,13 +169,19 @@ class App:
             open_archive,
         )
 
-        archive = open_archive(self.settings)
+        archive = open_archive(self.settings, head=self.store)
         watcher = AgreementWatcher(self.settings, archive, now=self.clock.now)
         reports: list[SyncReport] = []
         for account in self.settings.accounts:
             try:
                 if account.type in ("maildir", "mbox"):
-                    report = sync_files(account, self.store, now=self.clock.now, progress=progress)
+                    report = sync_files(
+                        account,
+                        self.store,
+                        now=self.clock.now,
+                        progress=progress,
+                        archiver=watcher.files(),
+                    )
                 else:
                     source = self._source_for(account, sources)
                     try:

@@ -31,6 +31,7 @@ class Detection:
     phrase: str
     excerpt: str
     language: str
+    rule: str = ""
 
 
 # Typographic apostrophes, quotes, dashes and non-breaking spaces, as Outlook and macOS type them.
