@@ -556,7 +556,9 @@ def test_cli_list_verify_export(three: EvidenceArchive, tmp_path: Path) -> None:
         "received_at",
         "archived_at",
         "dkim",
+        "dkim_domain",
     }
+    assert (docs[0]["dkim"], docs[0]["dkim_domain"]) == ("pass", DOMAIN)
     table = runner.invoke(cli, ["archive", "list", "--config", str(config)])
     assert table.exit_code == 0 and "m3@acme.fr" in table.stdout
     ok = runner.invoke(cli, ["archive", "verify", "--config", str(config)])

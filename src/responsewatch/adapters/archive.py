@@ -42,6 +42,7 @@ import structlog
 from responsewatch.adapters.archive_dkim import (
     DkimResult,
     TxtLookup,
+    from_domain,
     recorded_lookup,
     system_lookup,
     verdict,
@@ -58,10 +59,13 @@ from responsewatch.ports import (
 )
 
 __all__ = [
+    "AGREEMENT",
     "AGREEMENT_KEYWORD",
     "ARCHIVED_KEYWORD",
+    "DKIM_RECHECK",
     "GENESIS",
     "NOT_AGREEMENT_KEYWORD",
+    "REJECTION",
     "DkimResult",
     "EvidenceArchive",
     "LedgerEntry",
@@ -70,8 +74,10 @@ __all__ = [
     "TxtLookup",
     "VerifyResult",
     "agreements_by_client",
+    "current_agreements",
     "fetch_full",
     "fetch_full_many",
+    "rejections",
     "system_lookup",
     "tag_message",
     "verdict",
@@ -366,6 +372,20 @@ class EvidenceArchive:
         self._refresh()
         found = self._by_id.get(message_id)
         return found is not None and found[2] in self._rejected
+
+    def verdict(self, entry: LedgerEntry) -> str:
+        """pass | pass_unaligned | fail | temperror | none. Entries written before alignment
+        was recorded get their From domain from the archived message."""
+        dkim_result = entry.dkim
+        if dkim_result.result == "pass" and not dkim_result.from_domain:
+            with contextlib.suppress(OSError):
+                author = from_domain(self.read_object(entry.sha256))
+                dkim_result = DkimResult(**{**asdict(dkim_result), "from_domain": author})
+        return verdict(dkim_result)
+
+    def check_dkim(self, raw: bytes) -> DkimResult:
+        """A DKIM check now, through this archive's DNS lookup (the retry of a temperror)."""
+        return verify_dkim(raw, self._lookup)
 
     # -- reading ----------------------------------------------------------------------------
 

@@ -8,11 +8,12 @@ user marked with the ``$RwAgreement`` keyword.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import re
 import shutil
-from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,18 +23,24 @@ from rich.table import Table
 
 from responsewatch.adapters.archive import (
     AGREEMENT_KEYWORD,
+    DKIM_RECHECK,
     NOT_AGREEMENT_KEYWORD,
+    REJECTION,
     EvidenceArchive,
     LedgerEntry,
     NewEntry,
     TxtLookup,
     VerifyResult,
+    current_agreements,
     fetch_full,
     fetch_full_many,
+    rejections,
     system_lookup,
     tag_message,
+    verdict,
 )
 from responsewatch.adapters.archive_dkim import GuardedLookup
+from responsewatch.adapters.store import SqliteStore
 from responsewatch.config import Settings, load_settings
 from responsewatch.core.agreements import detect_agreement
 from responsewatch.core.models import Message, message_time
@@ -58,12 +65,17 @@ __all__ = [
     "archive_add",
     "archive_export",
     "archive_list",
+    "archive_maintenance",
     "archive_new_agreements",
+    "archive_reject",
     "archive_verify",
     "digest_agreements",
     "entry_json",
     "export_archive",
     "print_entries",
+    "reject",
+    "reject_marked",
+    "retry_dkim",
     "verification_lines",
 ]
 
@@ -94,6 +106,7 @@ def _has_keyword(raw: RawMessage, keyword: str) -> bool:
     return any(k.lower() == keyword.lower() for k in raw.keywords)
 
 
+DKIM_RETRY_AFTER = timedelta(hours=1)
 GIVE_UP_AFTER = 5  # failed attempts before a decision is dropped (message gone from server)
 ARCHIVE_BATCH = 100  # messages fetched, archived and fsynced together
 
@@ -346,7 +359,8 @@ def archive_new_agreements(
 # --- list, verify, export ----------------------------------------------------------------
 
 
-def entry_json(entry: LedgerEntry) -> dict[str, Any]:
+def entry_json(entry: LedgerEntry, archive: EvidenceArchive | None = None) -> dict[str, Any]:
+    """DESIGN's ``archive list`` document; ``dkim`` is the aligned verdict."""
     return {
         "message_id": entry.message_id,
         "client": entry.client,
@@ -354,7 +368,8 @@ def entry_json(entry: LedgerEntry) -> dict[str, Any]:
         "sha256": entry.sha256,
         "received_at": entry.received_at,
         "archived_at": entry.archived_at,
-        "dkim": entry.dkim.result,
+        "dkim": archive.verdict(entry) if archive is not None else verdict(entry.dkim),
+        "dkim_domain": entry.dkim.domain,
     }
 
 
@@ -540,25 +555,128 @@ def export_archive(
 # --- the CLI entry points (cli.py calls these with --config) -----------------------------
 
 
-def archive_list(config: Path) -> list[dict[str, Any]]:
+def archive_list(config: Path, *, include_rejected: bool = False) -> list[dict[str, Any]]:
+    """Agreements in force; ``include_rejected`` adds the rejected ones (``rejected``:
+    their reason) so that nothing the ledger holds is hidden from the user."""
     settings = load_settings(config)
-    return [entry_json(e) for e in open_archive(settings).entries()]
+    archive = open_archive(settings)
+    if not include_rejected:
+        return [entry_json(e, archive) for e in archive.entries()]
+    every = archive.all_entries()
+    rejected = rejections(every)
+    out = []
+    for e in current_agreements(every, include_rejected=True):
+        doc = entry_json(e, archive)
+        if e.entry_hash in rejected:
+            doc["rejected"] = rejected[e.entry_hash].reason
+        out.append(doc)
+    return out
+
+
+@contextlib.contextmanager
+def _head_store(settings: Settings) -> Iterator[SqliteStore | None]:
+    """The store's copy of the ledger head (read-only), when there is a store."""
+    store = None
+    if settings.store_path.exists():
+        with contextlib.suppress(DataError):
+            store = SqliteStore.open(settings.store_path, readonly=True)
+    try:
+        yield store
+    finally:
+        if store is not None:
+            store.close()
 
 
 def archive_verify(config: Path, *, lookup: TxtLookup | None = None) -> Iterable[str]:
     settings = load_settings(config)
-    archive = open_archive(settings, lookup)
-    result = archive.verify()
+    with _head_store(settings) as store:
+        archive = open_archive(settings, lookup, head=store)
+        result = archive.verify()
     _raise_if_broken(result, archive.root)
     return verification_lines(result)
 
 
 def archive_export(config: Path, directory: Path) -> Iterable[str]:
     settings = load_settings(config)
-    archive = open_archive(settings)
-    result = export_archive(archive, directory, language=settings.language, now=datetime.now(UTC))
+    with _head_store(settings) as store:
+        archive = open_archive(settings, head=store)
+        result = export_archive(
+            archive, directory, language=settings.language, now=datetime.now(UTC)
+        )
     _raise_if_broken(result, archive.root)
     return [f"exported {len(result.entries)} entries to {directory}", *verification_lines(result)]
+
+
+def archive_reject(config: Path, message_id: str, reason: str) -> Iterable[str]:
+    """``archive reject MESSAGE_ID --reason TEXT``: append a rejection entry."""
+    from responsewatch.app.bootstrap import bootstrap
+
+    app = bootstrap(load_settings(config))
+    try:
+        entry = reject(
+            open_archive(app.settings, head=app.store), message_id, reason, app.clock.now()
+        )
+    finally:
+        app.close()
+    return [
+        f"{entry.message_id}: rejected as entry {entry.seq} ({entry.reason}); it leaves the "
+        "digest, the metrics and `archive list` (see it with `archive list --all`)"
+    ]
+
+
+def reject(archive: EvidenceArchive, message_id: str, reason: str, now: datetime) -> LedgerEntry:
+    mid = _normalise_id(message_id)
+    if not reason.strip():
+        raise ConfigError("--reason: say why this is not an agreement (kept in the ledger)")
+    if not archive.has(mid):
+        raise ConfigError(
+            f"MESSAGE_ID {mid}: not in the archive (see `responsewatch archive list`)"
+        )
+    if archive.is_rejected(mid):
+        raise ConfigError(f"MESSAGE_ID {mid}: already rejected")
+    (entry,) = archive.add_marks(
+        [{"kind": REJECTION, "message_id": mid, "reason": reason.strip()}], now=now
+    )
+    return entry
+
+
+def reject_marked(app: App, archive: EvidenceArchive) -> list[LedgerEntry]:
+    """Reject every archived message the user marked ``$RwNotAgreement`` in their mail client."""
+    marked = app.store.messages_with_keyword(NOT_AGREEMENT_KEYWORD)
+    marks = [
+        {"kind": REJECTION, "message_id": mid, "reason": f"keyword:{NOT_AGREEMENT_KEYWORD}"}
+        for mid in sorted(marked)
+        if archive.has(mid) and not archive.is_rejected(mid)
+    ]
+    return archive.add_marks(marks, now=app.clock.now()) if marks else []
+
+
+def retry_dkim(
+    archive: EvidenceArchive, now: datetime, *, after: timedelta = DKIM_RETRY_AFTER
+) -> list[LedgerEntry]:
+    """Ask DNS again for the entries whose DKIM check met a temporary DNS failure at least
+    ``after`` ago (the key may rotate: hours, not days); each verdict is a "dkim" entry."""
+    marks = []
+    for e in archive.entries(include_rejected=True):
+        if e.dkim.result != "temperror" or datetime.fromisoformat(e.archived_at) > now - after:
+            continue
+        try:
+            raw = archive.read_object(e.sha256)
+        except OSError:
+            continue  # verify names it
+        result = archive.check_dkim(raw)
+        if result.result != "temperror":
+            marks.append({"kind": DKIM_RECHECK, "message_id": e.message_id, "dkim": result})
+    return archive.add_marks(marks, now=now) if marks else []
+
+
+def archive_maintenance(app: App, archive: EvidenceArchive) -> None:
+    """After each sync: $RwNotAgreement rejections and DKIM retries; never stops the sync."""
+    for step in (lambda: reject_marked(app, archive), lambda: retry_dkim(archive, app.clock.now())):
+        try:
+            step()
+        except RwError as exc:
+            log.error("archive_maintenance_failed", error=str(exc))
 
 
 def archive_add(config: Path, message_id: str) -> Iterable[str]:

@@ -165,6 +165,7 @@ class App:
         on the way (detected, or marked $RwAgreement) go to the evidence archive."""
         from responsewatch.app.archive_app import (  # the archive app imports this module
             AgreementWatcher,
+            archive_maintenance,
             archive_new_agreements,
             open_archive,
         )
@@ -204,6 +205,7 @@ class App:
             archive_new_agreements(self, archive)
         except RwError as exc:  # the archive never stops the sync
             log.error("archive_failed", error=str(exc))
+        archive_maintenance(self, archive)
         return reports
 
     def _source_for(

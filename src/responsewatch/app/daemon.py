@@ -34,7 +34,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from responsewatch.adapters.archive import agreements_by_client
 from responsewatch.adapters.metrics import ResponsewatchCollector, build_registry, serve_metrics
 from responsewatch.adapters.store import SqliteStore
-from responsewatch.app.archive_app import AgreementWatcher, archive_new_agreements, open_archive
+from responsewatch.app.archive_app import (
+    AgreementWatcher,
+    archive_maintenance,
+    archive_new_agreements,
+    open_archive,
+)
 from responsewatch.app.bootstrap import App, SourceFactory, SystemClock, bootstrap, make_source
 from responsewatch.app.digest_app import schedule_digest
 from responsewatch.app.recompute import analysis_in_child
@@ -449,7 +454,9 @@ class Daemon:
     def _archive_marked(self) -> None:
         app = bootstrap(self.settings, clock=self.clock, source_factory=self._factory)
         try:
-            added = archive_new_agreements(app)
+            archive = open_archive(self.settings, head=self.writer)
+            added = archive_new_agreements(app, archive)
+            archive_maintenance(app, archive)
         finally:
             app.close()
         if added:
