@@ -534,7 +534,8 @@ def test_keyword_set_later_is_caught_up(
     assert {e.message_id for e in added} == {"m4@acme.fr", "m6@acme.fr"}  # "gone@x" skipped
     assert archive_new_agreements(app, archive) == []
     rows = archive_app.digest_agreements(app, T0)
-    assert ("jo@other.example", "keyword:$RwAgreement", T0, "m4@acme.fr") in rows and len(rows) == 2
+    shown = "keyword:$RwAgreement · DKIM none"  # the verdict next to each agreement
+    assert ("jo@other.example", shown, T0, "m4@acme.fr") in rows and len(rows) == 2
 
 
 def test_cli_list_verify_export(three: EvidenceArchive, tmp_path: Path) -> None:

@@ -312,7 +312,11 @@ class EvidenceArchive:
         return self.root / "objects" / sha256[:2] / f"{sha256}.eml"
 
     def read_object(self, sha256: str) -> bytes:
-        return _read_regular(self.object_path(sha256))
+        """The archived bytes; a symlink (file or directory) inside ``objects/`` is refused."""
+        path = self.object_path(sha256)
+        if path.parent.is_symlink() or (self.root / "objects").is_symlink():
+            raise OSError(f"objects/{sha256[:2]} is a symlink: refused")
+        return _read_regular(path)
 
     # -- the in-memory index ----------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from responsewatch.adapters.archive import (
+    AGREEMENT,
     AGREEMENT_KEYWORD,
     DKIM_RECHECK,
     NOT_AGREEMENT_KEYWORD,
@@ -383,11 +384,14 @@ def digest_agreements(app: App, since: datetime) -> list[tuple[str, str, datetim
     """(client, phrase, received_at, message_id) archived since ``since``: the digest's
     ``AgreementSource`` (app/digest_app.py)."""
     rows = []
-    for e in EvidenceArchive(app.settings.archive_path).entries():
+    archive = EvidenceArchive(app.settings.archive_path)
+    for e in archive.entries():  # rejected entries left out
         archived = datetime.fromisoformat(e.archived_at)
         if archived >= since:
             received = datetime.fromisoformat(e.received_at) if e.received_at else archived
-            rows.append((e.client, e.phrase, received, e.message_id))
+            # The verdict rides on the phrase: the digest's row shape stays as it is.
+            shown = f"{e.phrase} · DKIM {archive.verdict(e)}"
+            rows.append((e.client, shown, received, e.message_id))
     return rows
 
 
@@ -444,6 +448,7 @@ _REPORT = {
         "from_client": "client",
         "received": "reçu le",
         "dkim": "DKIM",
+        "rejected": "rejet par l'utilisateur de l'entrée",
     },
     "en": {
         "title": "Written-agreement archive verification report",
@@ -461,6 +466,7 @@ _REPORT = {
         "from_client": "client",
         "received": "received",
         "dkim": "DKIM",
+        "rejected": "rejected by the user:",
     },
 }
 INDEX_COLUMNS = (
@@ -476,6 +482,9 @@ INDEX_COLUMNS = (
     "dkim_domain",
     "dkim_selector",
     "entry_hash",
+    "kind",
+    "dkim_verdict",
+    "rejected_reason",
 )
 
 
@@ -484,7 +493,7 @@ def _file_name(entry: LedgerEntry) -> str:
     return f"{entry.seq:04d}_{safe}.eml"
 
 
-def _report(result: VerifyResult, language: str, now: datetime) -> str:
+def _report(result: VerifyResult, language: str, now: datetime, verdicts: dict[str, str]) -> str:
     order = [language, "en" if language == "fr" else "fr"] if language in _REPORT else ["en"]
     sections = []
     for lang in order:
@@ -494,10 +503,14 @@ def _report(result: VerifyResult, language: str, now: datetime) -> str:
         lines += [f"  - {p}" for p in result.problems[1:]]
         lines += ["", f"{t['head']} {result.head}", "", t["how"], ""]
         for e in result.entries:
+            if e.kind == REJECTION:
+                lines.append(f"{t['entry']} {e.seq}: {t['rejected']} {e.message_id} — {e.reason}")
+                continue
+            shown = verdict(e.dkim) if e.kind == DKIM_RECHECK else verdicts.get(e.entry_hash, "")
             lines.append(
                 f"{t['entry']} {e.seq}: {e.message_id} — {t['from_client']} {e.client} — "
                 f"« {e.phrase} » — {t['received']} {e.received_at} — {t['dkim']} "
-                f"{' '.join(x for x in (e.dkim.result, e.dkim.domain, e.dkim.selector) if x)} "
+                f"{' '.join(x for x in (shown, e.dkim.domain, e.dkim.selector) if x)} "
                 f"— sha256 {e.sha256}"
             )
             if e.dkim.key_record:
@@ -517,15 +530,21 @@ def export_archive(
     result = archive.verify()
     messages = directory / "messages"
     messages.mkdir(parents=True, exist_ok=True)
+    rejected = rejections(result.entries)
+    verdicts = {
+        e.entry_hash: archive.verdict(e)
+        for e in current_agreements(result.entries, include_rejected=True)
+    }
     with (directory / "index.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(INDEX_COLUMNS)
         for e in result.entries:
-            name = _file_name(e)
-            try:
-                shutil.copyfile(archive.object_path(e.sha256), messages / name)
-            except OSError:
-                name = ""  # missing: the report names it
+            name = _file_name(e) if e.kind == AGREEMENT else ""
+            if name:
+                try:  # never a symlink: it could copy any file of this machine into the export
+                    (messages / name).write_bytes(archive.read_object(e.sha256))
+                except OSError:
+                    name = ""  # missing or refused: the report names it
             writer.writerow(
                 (
                     e.seq,
@@ -540,14 +559,17 @@ def export_archive(
                     e.dkim.domain,
                     e.dkim.selector,
                     e.entry_hash,
+                    e.kind,
+                    verdicts.get(e.entry_hash, verdict(e.dkim)),
+                    rejected[e.entry_hash].reason if e.entry_hash in rejected else e.reason,
                 )
             )
-    if archive.ledger.exists():
+    if archive.ledger.exists() and not archive.ledger.is_symlink():
         shutil.copyfile(archive.ledger, directory / "ledger.jsonl")
     else:
         (directory / "ledger.jsonl").write_bytes(b"")
     (directory / "verification-report.txt").write_text(
-        _report(result, language, now), encoding="utf-8"
+        _report(result, language, now, verdicts), encoding="utf-8"
     )
     return result
 
