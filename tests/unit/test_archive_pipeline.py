@@ -316,7 +316,7 @@ def write_config(tmp_path: Path, settings: Settings) -> Path:
 def test_reject_then_verify_passes_and_the_entry_leaves_list_digest_metrics(
     tmp_path: Path,
 ) -> None:
-    settings, archive, store = three(tmp_path)
+    settings, _archive, store = three(tmp_path)
     config = write_config(tmp_path, settings)
     runner = CliRunner()
     done = runner.invoke(
@@ -520,7 +520,7 @@ def test_deleting_the_newest_entry_is_a_truncated_chain(tmp_path: Path) -> None:
 
 
 def test_export_refuses_symlinks_and_verify_names_them(tmp_path: Path) -> None:
-    settings, archive, store = three(tmp_path)
+    settings, archive, _store = three(tmp_path)
     secret = tmp_path / "secret.txt"
     secret.write_text("root:x:0:0")
     victim = archive.entries()[0]

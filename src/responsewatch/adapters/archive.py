@@ -31,6 +31,7 @@ import json
 import os
 import re
 import stat
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -297,6 +298,7 @@ class EvidenceArchive:
         self.ledger = root / "ledger.jsonl"
         self._lookup = lookup
         self._head_store = head
+        self._swept = False
         self._reset_index()
 
     def _reset_index(self) -> None:
@@ -307,6 +309,9 @@ class EvidenceArchive:
         self._by_id: dict[str, tuple[int, str, str]] = {}  # agreements: id -> seq, sha, hash
         self._by_sha: dict[str, str] = {}  # sha256 -> message_id
         self._rejected: set[str] = set()  # entry hashes of rejected agreements
+        # Agreements still waiting for a DKIM verdict: entry hash -> (message_id, sha, at).
+        self._temperror: dict[str, tuple[str, str, str]] = {}
+        self._client_of: dict[str, str] = {}  # agreement entry hash -> client
 
     def object_path(self, sha256: str) -> Path:
         return self.root / "objects" / sha256[:2] / f"{sha256}.eml"
@@ -357,8 +362,13 @@ class EvidenceArchive:
                 mid, sha = str(doc["message_id"]), str(doc["sha256"])
                 self._by_id.setdefault(mid, (int(doc["seq"]), sha, self._head))
                 self._by_sha.setdefault(sha, mid)
+                self._client_of[self._head] = str(doc.get("client", ""))
+                if doc["dkim"].get("result") == "temperror":
+                    self._temperror[self._head] = (mid, sha, str(doc["archived_at"]))
             elif kind == REJECTION:
                 self._rejected.add(str(doc.get("target", "")))
+            elif kind == DKIM_RECHECK:
+                self._temperror.pop(str(doc.get("target", "")), None)
         except (ValueError, KeyError, TypeError, AttributeError):
             self._head = "?"  # unreadable: verify names it; the chain cannot go on from it
 
@@ -371,6 +381,17 @@ class EvidenceArchive:
         """(sequence, entry hash) of the newest complete entry."""
         self._refresh()
         return self._seq, self._head
+
+    def awaiting_dkim(self) -> list[tuple[str, str, str]]:
+        """(message_id, sha256, archived_at) of the entries whose DKIM check met a temporary
+        DNS failure and got no verdict since, from the index (no ledger read)."""
+        self._refresh()
+        return list(self._temperror.values())
+
+    def counts_by_client(self) -> dict[str, int]:
+        """Agreements in force (rejected ones left out) per client, from the index."""
+        self._refresh()
+        return dict(Counter(c for h, c in self._client_of.items() if h not in self._rejected))
 
     def is_rejected(self, message_id: str) -> bool:
         self._refresh()
@@ -494,7 +515,7 @@ class EvidenceArchive:
                 intent.unlink()
         except OSError as exc:
             raise DataError(f"archive {self.root}: cannot write ({exc})") from exc
-        for entry in entries:
+        for entry in entries if len(entries) <= 3 else ():
             log.info(
                 "archive.added",
                 seq=entry.seq,
@@ -503,6 +524,13 @@ class EvidenceArchive:
                 phrase=entry.phrase,
                 rule=entry.rule,
                 dkim=verdict(entry.dkim),
+            )
+        if len(entries) > 3:  # a backfill: one line per batch, not per entry
+            log.info(
+                "archive.added",
+                count=len(entries),
+                seq=f"{entries[0].seq}-{entries[-1].seq}",
+                dkim=dict(Counter(verdict(e.dkim) for e in entries)),
             )
         return entries
 
@@ -602,8 +630,10 @@ class EvidenceArchive:
                 for entry in self._append(todo):
                     done.append(f"completed interrupted entry {entry.seq} ({entry.message_id})")
             intent.unlink()
-        for tmp in self.root.glob("**/.*.tmp"):
-            tmp.unlink()
+        if not self._swept:  # temp files of a crash: once per process, not per batch
+            for tmp in self.root.glob("**/.*.tmp"):
+                tmp.unlink()
+            self._swept = True
         if pending:
             _fsync_dir(self.root / "pending")
         for line in done:
@@ -790,10 +820,13 @@ def _chain_problems(entry: LedgerEntry, doc: dict[str, Any], pos: int, prev: str
 def agreements_by_client(archive_path: Path) -> dict[str, int]:
     """Archived agreements per client (rejected ones left out), for
     ``responsewatch_agreements_archived_total``."""
-    counts: dict[str, int] = {}
-    for entry in EvidenceArchive(archive_path).entries():
-        counts[entry.client] = counts.get(entry.client, 0) + 1
-    return counts
+    archive = _COUNTED.get(archive_path)
+    if archive is None:  # kept between scrapes: each reads only what was appended since
+        archive = _COUNTED[archive_path] = EvidenceArchive(archive_path)
+    return archive.counts_by_client()
+
+
+_COUNTED: dict[Path, EvidenceArchive] = {}
 
 
 # --- fetching the original and tagging on the server --------------------------------------

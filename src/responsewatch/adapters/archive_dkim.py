@@ -202,6 +202,10 @@ def verify_dkim(
     A temporary DNS failure on the preferred signature gives ``temperror`` rather than the
     verdict of another one: the retry must be able to find the aligned pass.
     """
+    end = raw.find(b"\r\n\r\n")
+    head = raw[: end if end >= 0 else 65536].lower()
+    if b"dkim-signature" not in head:  # the common case, without parsing anything
+        return DkimResult("none", detail="no DKIM-Signature header")
     author = from_domain(raw)
     try:
         sigs = _signatures(raw)

@@ -343,9 +343,8 @@ def archive_new_agreements(
     """Archive every message seen with ``$RwAgreement`` that is not archived yet."""
     archive = archive or open_archive(app.settings, lookup)
     added = []
-    known = {e.message_id for e in archive.entries()}
     for mid in sorted(app.store.messages_with_keyword(AGREEMENT_KEYWORD)):
-        if mid in known:
+        if archive.has(mid):
             continue
         try:
             entry, new = add_by_message_id(app, archive, mid, phrase=KEYWORD_PHRASE)
@@ -679,16 +678,16 @@ def retry_dkim(
     """Ask DNS again for the entries whose DKIM check met a temporary DNS failure at least
     ``after`` ago (the key may rotate: hours, not days); each verdict is a "dkim" entry."""
     marks = []
-    for e in archive.entries(include_rejected=True):
-        if e.dkim.result != "temperror" or datetime.fromisoformat(e.archived_at) > now - after:
+    for message_id, sha, archived_at in archive.awaiting_dkim():
+        if datetime.fromisoformat(archived_at) > now - after:
             continue
         try:
-            raw = archive.read_object(e.sha256)
+            raw = archive.read_object(sha)
         except OSError:
             continue  # verify names it
         result = archive.check_dkim(raw)
         if result.result != "temperror":
-            marks.append({"kind": DKIM_RECHECK, "message_id": e.message_id, "dkim": result})
+            marks.append({"kind": DKIM_RECHECK, "message_id": message_id, "dkim": result})
     return archive.add_marks(marks, now=now) if marks else []
 
 
