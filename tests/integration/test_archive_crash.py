@@ -145,3 +145,66 @@ def test_kill_9_during_ingest_and_archiving_then_rerun_gives_the_clean_archive(
     finally:
         store.close()
     print(f"kills: {kills}, entries {len(got)}")
+
+
+def test_full_fetches_go_by_uid_set_after_one_examine(dovecot: Dovecot, tmp_path: Path) -> None:
+    """250 agreements: 3 ``UID FETCH set (BODY.PEEK[])``, not 250 FETCH + 250 EXAMINE, and
+    still no write: no flag and no HIGHESTMODSEQ change on the server."""
+    from imapclient import IMAPClient
+
+    from responsewatch.adapters.imap import ImapAccount, ImapMailSource
+    from responsewatch.app.archive_app import AgreementWatcher
+    from responsewatch.app.sync import sync_source
+    from responsewatch.config import AccountSettings, Settings
+    from responsewatch.core.rules import ClientRule, Rules
+
+    user = dovecot.add_user()
+    dovecot.write_maildir(user, ((message(2 * i), T0) for i in range(250)), flags="")
+    with dovecot.session(user) as c:
+        before = c.folder_status("INBOX", [b"HIGHESTMODSEQ"])[b"HIGHESTMODSEQ"]
+    commands: list[str] = []
+
+    def connect(*args: object, **kw: object) -> IMAPClient:
+        client = IMAPClient(*args, **kw)  # type: ignore[arg-type]
+        original = client._imap._command
+
+        def command(name: str, *rest: object) -> object:
+            commands.append(f"{name} {rest[0]}" if name == "UID" else name)
+            return original(name, *rest)
+
+        client._imap._command = command
+        return client
+
+    password = user.password
+    src = ImapMailSource(
+        ImapAccount(
+            name="mail", host="127.0.0.1", port=dovecot.imap_port, tls="none-loopback-only",
+            username=user.name, secret=lambda: password, timeout=10.0,
+        ),
+        connect=connect,
+    )  # fmt: skip
+    rules = Rules(me=frozenset({ME}), clients=(ClientRule("acme", domains=("acme.fr",)),))
+    settings = Settings(
+        rules=rules, store_path=tmp_path / "rw.db", archive_path=tmp_path / "archive",
+        accounts=(AccountSettings(name="mail", type="imap"),),
+    )  # fmt: skip
+    store = SqliteStore.open(settings.store_path)
+    archive = EvidenceArchive(settings.archive_path, lookup=lambda n: None, head=store)
+    try:
+        watcher = AgreementWatcher(settings, archive, now=lambda: T0)
+        sync_source(src, store, now=lambda: T0, archiver=watcher.deferred(src))
+    finally:
+        src.close()
+        store.close()
+    assert len(archive.entries()) == 250
+    full = [c for c in commands if c == "UID FETCH"]
+    assert len(full) == 3, commands  # header FETCHes go straight to the socket, unrecorded
+    # One EXAMINE per folder synced; INBOX's three full FETCHes need none of their own.
+    first = commands.index("EXAMINE")
+    assert commands[first : first + 4] == ["EXAMINE", "UID FETCH", "UID FETCH", "UID FETCH"]
+    assert not {"SELECT", "STORE", "UID STORE", "APPEND", "EXPUNGE"} & set(commands)
+    with dovecot.session(user) as c:
+        assert c.folder_status("INBOX", [b"HIGHESTMODSEQ"])[b"HIGHESTMODSEQ"] == before
+        c.select_folder("INBOX", readonly=True)
+        flags = c.fetch(c.search(), ["FLAGS"])
+    assert all(b"\\Seen" not in f[b"FLAGS"] for f in flags.values())
