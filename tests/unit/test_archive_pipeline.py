@@ -586,3 +586,26 @@ def test_sync_folder_without_archiver_is_unchanged(tmp_path: Path) -> None:
     report = SyncReport("main")
     sync_folder(src, INBOX, store, report, now=lambda: T0)
     assert report.added == 5 and store.pending_archive("main") == []
+
+
+def test_a_decision_follows_the_message_when_uidvalidity_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = settings_for(tmp_path)
+    store = SqliteStore.open(settings.store_path)
+    src = mailbox(3, every=3)  # m0 is the agreement
+    watcher = AgreementWatcher(settings, EvidenceArchive(settings.archive_path, lookup=no_dns))
+
+    def crash(*args: object, **kw: object) -> None:
+        raise Crash
+
+    with monkeypatch.context() as patched:
+        patched.setattr(AgreementWatcher, "drain", crash)
+        with pytest.raises(Crash):
+            sync_source(src, store, now=lambda: T0, archiver=watcher.deferred(src))
+    src.recreate_folder(INBOX)  # DELETE + CREATE on the server: new UIDVALIDITY, new UIDs
+    src.append(INBOX, mail(7, "Bonjour,\r\n\r\nVoici.\r\n"), internaldate=T0)
+    src.append(INBOX, mail(0), internaldate=T0)
+    sync_source(src, store, now=lambda: T0, archiver=watcher.deferred(src))
+    assert ids(EvidenceArchive(settings.archive_path)) == ["m0@acme.fr"]
+    assert store.pending_archive("main") == []

@@ -228,8 +228,9 @@ def _insert_facts(
 
 
 def _insert_pending(db: sqlite3.Connection, pending: Iterable[PendingArchive], now: float) -> None:
+    # REPLACE: the newest location wins (after a UIDVALIDITY change the old one is void).
     db.executemany(
-        "INSERT OR IGNORE INTO archive_pending (message_id, account, folder, role, uidvalidity, "
+        "INSERT OR REPLACE INTO archive_pending (message_id, account, folder, role, uidvalidity, "
         "uid, key, client, phrase, excerpt, rule, received_ts, created_at) "
         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (
@@ -396,13 +397,13 @@ class SqliteStore:
         with self._transaction() as db:
             _insert_pending(db, pending, datetime.now(UTC).timestamp())
 
-    def pending_archive(self, account: str) -> list[PendingArchive]:
-        """Archive decisions of ``account`` not carried out yet, oldest first."""
+    def pending_archive(self, account: str, folder: str | None = None) -> list[PendingArchive]:
+        """Archive decisions of ``account`` (of one ``folder``) not carried out yet."""
         rows = self._db.execute(
             "SELECT message_id, account, folder, role, uidvalidity, uid, key, client, phrase, "
             "excerpt, rule, received_ts FROM archive_pending WHERE account = ? "
-            "ORDER BY created_at, folder, uid",
-            (account,),
+            "AND (? IS NULL OR folder = ?) ORDER BY created_at, folder, uid",
+            (account, folder, folder),
         ).fetchall()
         return [
             PendingArchive(

@@ -190,11 +190,13 @@ class AgreementWatcher:
 
     # -- carrying out stored decisions ------------------------------------------------------
 
-    def drain(self, source: MailSource, sink: SyncSink) -> list[LedgerEntry]:
-        """Archive every stored decision of ``source``'s account: fetched by UID set per
-        folder, archived and fsynced per batch, then removed from the store. A crash at any
-        point leaves the decisions in the store (the ledger dedupes what was already done)."""
-        pending = sink.pending_archive(source.name)
+    def drain(
+        self, source: MailSource, sink: SyncSink, folder: FolderRef | None = None
+    ) -> list[LedgerEntry]:
+        """Archive the stored decisions of ``source``'s account (of one ``folder``): fetched
+        by UID set, archived and fsynced per batch, then removed from the store. A crash at
+        any point leaves them in the store (the ledger dedupes what was already done)."""
+        pending = sink.pending_archive(source.name, folder.name if folder else None)
         done = [p.message_id for p in pending if self._archive.has(p.message_id)]
         if done:
             sink.archive_done(done)
@@ -275,9 +277,11 @@ class DeferredArchiver:
     def decide(self, raw: RawMessage, msg: Message) -> PendingArchive | None:
         return self._watcher.decide(raw, msg)
 
-    def flush(self, sink: SyncSink) -> None:
+    def flush(self, sink: SyncSink, folder: FolderRef) -> None:
+        """The folder's decisions only: each folder's own sync (and connection) does its own,
+        so two watchers of one account never fetch the same message."""
         try:
-            self._watcher.drain(self._source, sink)
+            self._watcher.drain(self._source, sink, folder)
         except (DataError, SourceUnavailable) as exc:  # stays in the store: retried next time
             log.error("archive.failed", account=self._source.name, error=str(exc))
 

@@ -262,9 +262,9 @@ class StoreWriter:
             raise DataError(f"store {self.path}: the writer did not apply an archive update")
         return call.result[0]
 
-    def pending_archive(self, account: str) -> list[PendingArchive]:
+    def pending_archive(self, account: str, folder: str | None = None) -> list[PendingArchive]:
         self.flush()  # the decisions this thread queued must be visible to its reader
-        return self._reader().pending_archive(account)
+        return self._reader().pending_archive(account, folder)
 
     def archive_done(self, message_ids: Iterable[str]) -> None:
         ids = tuple(message_ids)

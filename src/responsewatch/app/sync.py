@@ -59,7 +59,7 @@ class SyncSink(Protocol):
 
     def reset_folder(self, folder: FolderRef) -> None: ...
 
-    def pending_archive(self, account: str) -> list[PendingArchive]: ...
+    def pending_archive(self, account: str, folder: str | None = None) -> list[PendingArchive]: ...
 
     def archive_done(self, message_ids: Iterable[str]) -> None: ...
 
@@ -95,7 +95,7 @@ class Archiver(Protocol):
 
     def decide(self, raw: RawMessage, msg: Message) -> PendingArchive | None: ...
 
-    def flush(self, sink: SyncSink) -> None: ...
+    def flush(self, sink: SyncSink, folder: FolderRef) -> None: ...
 
 
 class WholeArchiver(Protocol):
@@ -210,7 +210,7 @@ def sync_folder(
         progress(len(batch))
     if archiver is not None:
         # Also finishes what an earlier, interrupted run decided (stored, so never lost).
-        archiver.flush(store)
+        archiver.flush(store, folder)
     return final
 
 
