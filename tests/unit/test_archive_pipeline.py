@@ -609,3 +609,17 @@ def test_a_decision_follows_the_message_when_uidvalidity_changes(
     sync_source(src, store, now=lambda: T0, archiver=watcher.deferred(src))
     assert ids(EvidenceArchive(settings.archive_path)) == ["m0@acme.fr"]
     assert store.pending_archive("main") == []
+
+
+def test_the_head_copy_catches_up_but_never_hides_a_truncation(tmp_path: Path) -> None:
+    _settings, archive, store = three(tmp_path)
+    store.set_archive_head(str(archive.root), 1, archive.all_entries()[0].entry_hash)  # behind
+    archive.sync_head()
+    assert store.archive_head(str(archive.root)) == archive.head() == (3, archive.head()[1])
+    lines = archive.ledger.read_bytes().splitlines(keepends=True)
+    archive.ledger.write_bytes(b"".join(lines[:-1]))  # the newest entry deleted...
+    later = EvidenceArchive(archive.root, lookup=no_dns, head=store)
+    later.add_many(items(10, 2), now=T0)  # ...then new entries appended past it
+    assert store.archive_head(str(archive.root))[0] == 3  # the copy was not overwritten
+    problems = later.verify().problems
+    assert problems and "recorded as head is not in the ledger" in problems[-1].reason

@@ -312,6 +312,7 @@ class EvidenceArchive:
         # Agreements still waiting for a DKIM verdict: entry hash -> (message_id, sha, at).
         self._temperror: dict[str, tuple[str, str, str]] = {}
         self._client_of: dict[str, str] = {}  # agreement entry hash -> client
+        self._hashes: list[bytes] = []  # entry hash of each seq - 1 (32 bytes each)
 
     def object_path(self, sha256: str) -> Path:
         return self.root / "objects" / sha256[:2] / f"{sha256}.eml"
@@ -354,9 +355,11 @@ class EvidenceArchive:
 
     def _note(self, line: bytes) -> None:
         self._seq += 1
+        self._hashes.append(b"")
         try:
             doc = json.loads(line)
             self._head = str(doc["entry_hash"])
+            self._hashes[-1] = bytes.fromhex(self._head)
             kind = doc.get("kind") or AGREEMENT
             if kind == AGREEMENT:
                 mid, sha = str(doc["message_id"]), str(doc["sha256"])
@@ -589,10 +592,30 @@ class EvidenceArchive:
             lines.append(canonical(doc) + b"\n")
         _append_line(self.ledger, b"".join(lines))
         self._refresh()
-        if self._head_store is not None:
-            # After the fsync: a copy that is behind the ledger is fine, one ahead is not.
-            self._head_store.set_archive_head(str(self.root), self._seq, self._head)
+        self._publish_head()
         return [LedgerEntry.from_json(d) for d in docs]
+
+    def sync_head(self) -> None:
+        """Bring the store's copy of the head up to date (a crash may have left it behind)."""
+        self._refresh()
+        self._publish_head()
+
+    def _publish_head(self) -> None:
+        # After the fsync: a copy that is behind the ledger is fine, one ahead is not. A copy
+        # the ledger no longer holds is evidence of truncation: never overwritten.
+        if self._head_store is None:
+            return
+        root = str(self.root)
+        recorded = self._head_store.archive_head(root)
+        if recorded == (self._seq, self._head):
+            return
+        if recorded is not None:
+            seq, want = recorded
+            kept = seq <= self._seq and (seq == 0 or self._hashes[seq - 1].hex() == want)
+            if not kept:
+                log.error("archive.head_mismatch", recorded_seq=seq, ledger_seq=self._seq)
+                return
+        self._head_store.set_archive_head(root, self._seq, self._head)
 
     def recover(self) -> list[str]:
         """Finish what a crash interrupted; returns what was done (empty when nothing)."""

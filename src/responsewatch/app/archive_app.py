@@ -208,6 +208,8 @@ class AgreementWatcher:
         for group in groups.values():
             for i in range(0, len(group), ARCHIVE_BATCH):
                 added += self._archive_batch(source, sink, group[i : i + ARCHIVE_BATCH])
+        if not added:
+            self._archive.sync_head()  # a run killed before its head copy: catch up
         return added
 
     def _archive_batch(
@@ -345,7 +347,7 @@ def archive_new_agreements(
     app: App, archive: EvidenceArchive | None = None, *, lookup: TxtLookup | None = None
 ) -> list[LedgerEntry]:
     """Archive every message seen with ``$RwAgreement`` that is not archived yet."""
-    archive = archive or open_archive(app.settings, lookup)
+    archive = archive or open_archive(app.settings, lookup, head=app.store)
     added = []
     for mid in sorted(app.store.messages_with_keyword(AGREEMENT_KEYWORD)):
         if archive.has(mid):
@@ -709,7 +711,8 @@ def archive_add(config: Path, message_id: str) -> Iterable[str]:
 
     app = bootstrap(load_settings(config))
     try:
-        entry, added = add_by_message_id(app, open_archive(app.settings), message_id)
+        archive = open_archive(app.settings, head=app.store)
+        entry, added = add_by_message_id(app, archive, message_id)
     finally:
         app.close()
     verb = "archived as" if added else "already archived as"
