@@ -5,6 +5,7 @@ recomputed from the facts, so changed rules (SLA, clients, hours) rewrite histor
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import sys
@@ -241,6 +242,17 @@ def _insert_pending(db: sqlite3.Connection, pending: Iterable[PendingArchive], n
     )  # fmt: skip
 
 
+def _create_private(path: Path) -> None:
+    """Mail facts are private: a new store file is 0600 whatever the umask (SQLite gives its
+    -wal and -shm files the database file's mode). Only a file that does not exist yet is
+    opened here: closing any descriptor of a database this process has open would drop
+    SQLite's POSIX locks on it (and let another connection delete the -shm under us)."""
+    if path.exists():
+        return
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 class SqliteStore:
     """The one store implementation; open one per thread (connections are not shared)."""
 
@@ -263,9 +275,7 @@ class SqliteStore:
                 )
             else:
                 path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-                # Mail facts are private: 0600 whatever the umask (SQLite gives its -wal and
-                # -shm files the database file's mode).
-                os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+                _create_private(path)
                 db = sqlite3.connect(
                     path, isolation_level=None, check_same_thread=False, timeout=30
                 )
