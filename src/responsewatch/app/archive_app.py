@@ -1,9 +1,11 @@
-"""Agreement archive use cases: the sync hook, ``archive add/list/verify/export``.
+"""Agreement archive use cases: the sync's archiver, ``archive add/list/verify/export/
+reject``, the $RwAgreement / $RwNotAgreement catch-up and the DKIM retry.
 
 The store keeps header facts only, so detection runs where the bytes are: the sync hands
-every parsed message (header + first 2 KB of text) to ``AgreementWatcher.consider``, which
-fetches the full original (``BODY.PEEK[]``) only for a detected agreement or a message the
-user marked with the ``$RwAgreement`` keyword.
+every parsed message (header + first 2 KB of text) to ``AgreementWatcher.decide``, ONCE;
+a positive decision is stored with the batch's facts (same transaction), and after the
+folder's stream ``drain`` fetches the originals by UID set (``BODY.PEEK[]``) and archives
+them per batch. A crash anywhere leaves the decisions in the store for the next run.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import contextlib
 import csv
 import re
 import shutil
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -416,13 +419,18 @@ def print_entries(entries: list[dict[str, Any]], console: Console) -> None:
     console.print(table)
 
 
-def verification_lines(result: VerifyResult) -> list[str]:
-    counts = {r: sum(e.dkim.result == r for e in result.entries) for r in ("pass", "fail", "none")}
+def verification_lines(result: VerifyResult, archive: EvidenceArchive | None = None) -> list[str]:
+    agreements = current_agreements(result.entries, include_rejected=True)
+    shown = archive.verdict if archive is not None else (lambda e: verdict(e.dkim))
+    counts = Counter(shown(e) for e in agreements)
+    verdicts = ", ".join(
+        f"{counts[v]} {v}" for v in ("pass", "pass_unaligned", "fail", "temperror", "none")
+    )
     lines = [f"warning: {w}" for w in result.warnings]
     lines.append(
-        f"{len(result.entries)} entries; DKIM at arrival: {counts['pass']} pass, "
-        f"{counts['fail']} fail, {counts['none']} none; {result.dkim_rechecked} re-verified "
-        "against the recorded keys"
+        f"{len(result.entries)} entries ({len(agreements)} agreements, "
+        f"{len(rejections(result.entries))} rejected); DKIM: {verdicts}; "
+        f"{result.dkim_rechecked} re-verified against the recorded keys"
     )
     lines.append(f"chain head: {result.head}")
     lines += [f"BROKEN {p}" for p in result.problems]
@@ -620,7 +628,7 @@ def archive_verify(config: Path, *, lookup: TxtLookup | None = None) -> Iterable
         archive = open_archive(settings, lookup, head=store)
         result = archive.verify()
     _raise_if_broken(result, archive.root)
-    return verification_lines(result)
+    return verification_lines(result, archive)
 
 
 def archive_export(config: Path, directory: Path) -> Iterable[str]:
@@ -631,7 +639,10 @@ def archive_export(config: Path, directory: Path) -> Iterable[str]:
             archive, directory, language=settings.language, now=datetime.now(UTC)
         )
     _raise_if_broken(result, archive.root)
-    return [f"exported {len(result.entries)} entries to {directory}", *verification_lines(result)]
+    return [
+        f"exported {len(result.entries)} entries to {directory}",
+        *verification_lines(result, archive),
+    ]
 
 
 def archive_reject(config: Path, message_id: str, reason: str) -> Iterable[str]:
