@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import functools
 import json
 import subprocess
 import sys
@@ -111,6 +112,7 @@ def mail(
     return (head + "\r\n" + body).encode()
 
 
+@functools.cache  # the same bytes each time: t= would change when a second passes
 def sign(data: bytes, key: Key) -> bytes:
     sig = dkim.sign(
         data,
