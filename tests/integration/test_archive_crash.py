@@ -248,3 +248,51 @@ def test_full_fetches_go_by_uid_set_after_one_examine(dovecot: Dovecot, tmp_path
         c.select_folder("INBOX", readonly=True)
         flags = c.fetch(c.search(), ["FLAGS"])
     assert all(b"\\Seen" not in f[b"FLAGS"] for f in flags.values())
+
+
+@pytest.mark.timeout(60)
+def test_the_daemon_archives_an_agreement_pushed_by_idle(dovecot: Dovecot, tmp_path: Path) -> None:
+    """``run``: the IDLE watcher's catch-up decides, the single writer stores the decision
+    with the batch, the watcher archives it; the head copy goes through the writer too."""
+    import threading
+
+    from responsewatch.app.daemon import run_daemon
+    from responsewatch.app.watch import WatchTiming
+
+    user = dovecot.add_user()
+    dovecot.append(user, "INBOX", message(1), T0)  # not an agreement
+    archive_root = tmp_path / "archive"
+    config = write_config(
+        tmp_path, [imap_account_toml(dovecot, user, tmp_path)], archive=archive_root
+    )
+    stop = threading.Event()
+    started = threading.Event()
+    timing = WatchTiming(backoff_base_s=0.05, backoff_cap_s=0.5, wait_s=60.0, sync_every_s=60.0)
+    thread = threading.Thread(
+        target=run_daemon,
+        args=(config,),
+        kwargs={"stop": stop, "timing": timing, "on_start": lambda d: started.set()},
+        daemon=True,
+    )
+    thread.start()
+    try:
+        assert started.wait(10)
+        deadline = time.monotonic() + 10
+        while count_facts(tmp_path / "responsewatch.db") < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # the watchers are in IDLE
+        dovecot.append(user, "INBOX", message(2), T0)  # an agreement
+        deadline = time.monotonic() + 10
+        while ledger_lines(archive_root) < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert archived_ids(archive_root) == ["a2@acme.fr"]
+    finally:
+        stop.set()
+        thread.join(15)
+    assert not thread.is_alive()
+    store = SqliteStore.open(tmp_path / "responsewatch.db")
+    try:
+        assert store.pending_archive("mail") == []
+        assert store.archive_head(str(archive_root)) == EvidenceArchive(archive_root).head()
+    finally:
+        store.close()
