@@ -623,3 +623,30 @@ def test_the_head_copy_catches_up_but_never_hides_a_truncation(tmp_path: Path) -
     assert store.archive_head(str(archive.root))[0] == 3  # the copy was not overwritten
     problems = later.verify().problems
     assert problems and "recorded as head is not in the ledger" in problems[-1].reason
+
+
+def test_threads_sharing_one_archive_keep_one_consistent_index(tmp_path: Path) -> None:
+    """The daemon's watchers share one archive: concurrent batches, nothing twice."""
+    import threading
+
+    archive = EvidenceArchive(tmp_path / "archive", lookup=no_dns)
+    errors: list[BaseException] = []
+
+    def work(start: int) -> None:
+        try:
+            for k in range(start, start + 40, 8):
+                archive.add_many(items(k, 8), now=T0)
+                archive.has(f"m{k}@acme.fr")
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in (0, 20, 40, 60)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    result = archive.verify()
+    assert result.ok and len(result.entries) == 100  # overlapping ranges stored once
+    assert archive.head() == (100, result.head) and len(set(ids(archive))) == 100
+    assert EvidenceArchive(archive.root).head() == archive.head()

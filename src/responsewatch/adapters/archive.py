@@ -31,6 +31,7 @@ import json
 import os
 import re
 import stat
+import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -299,6 +300,7 @@ class EvidenceArchive:
         self._lookup = lookup
         self._head_store = head
         self._swept = False
+        self._index_lock = threading.RLock()
         self._reset_index()
 
     def _reset_index(self) -> None:
@@ -327,7 +329,12 @@ class EvidenceArchive:
     # -- the in-memory index ----------------------------------------------------------------
 
     def _refresh(self) -> bytes:
-        """Read what was appended since last time; returns an unfinished last line, if any."""
+        """Read what was appended since last time; returns an unfinished last line, if any.
+        The daemon's watchers share one archive: one thread at a time moves the offset."""
+        with self._index_lock:
+            return self._refresh_locked()
+
+    def _refresh_locked(self) -> bytes:
         try:
             info = os.stat(self.ledger)
         except FileNotFoundError:

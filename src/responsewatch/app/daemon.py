@@ -31,7 +31,7 @@ from typing import Any
 import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from responsewatch.adapters.archive import agreements_by_client
+from responsewatch.adapters.archive import EvidenceArchive, agreements_by_client
 from responsewatch.adapters.metrics import ResponsewatchCollector, build_registry, serve_metrics
 from responsewatch.adapters.store import SqliteStore
 from responsewatch.app.archive_app import (
@@ -344,6 +344,7 @@ class Daemon:
         self._scrape_reader = _ScrapeReader(settings.store_path)
         self._digest_app: App | None = None
         self._files_watcher: AgreementWatcher | None = None
+        self._archive: EvidenceArchive | None = None
 
     def start(self) -> None:
         s = self.settings
@@ -352,7 +353,9 @@ class Daemon:
         # The App's own connection is only read (recompute); the writer is the one writer.
         self.app = bootstrap(s, clock=self.clock, source_factory=self._factory)
         self._serve_metrics()
-        watcher = AgreementWatcher(s, open_archive(s, head=self.writer), now=self.clock.now)
+        # One archive for every thread: its index is read once, then only what is appended.
+        self._archive = open_archive(s, head=self.writer)
+        watcher = AgreementWatcher(s, self._archive, now=self.clock.now)
         self._files_watcher = watcher
         now = datetime.now(UTC)
         # Jobs first run "now", but start() comes after the workers and the digest App: with
@@ -454,7 +457,7 @@ class Daemon:
     def _archive_marked(self) -> None:
         app = bootstrap(self.settings, clock=self.clock, source_factory=self._factory)
         try:
-            archive = open_archive(self.settings, head=self.writer)
+            archive = self._archive or open_archive(self.settings, head=self.writer)
             added = archive_new_agreements(app, archive)
             archive_maintenance(app, archive)
         finally:
