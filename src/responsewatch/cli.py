@@ -272,12 +272,15 @@ app.add_typer(archive_app, name="archive")
 def archive_list(
     config: ConfigOpt,
     fmt: Annotated[ThreadsFormat, typer.Option("--format", "-f")] = ThreadsFormat.table,
+    include_rejected: Annotated[
+        bool, typer.Option("--all", help="Also list the entries rejected with `archive reject`.")
+    ] = False,
 ) -> None:
-    """List archived agreements."""
+    """List archived agreements (rejected ones only with --all)."""
     with cli_errors():
         from responsewatch.app.archive_app import archive_list as run_list
 
-        entries = run_list(config)
+        entries = run_list(config, include_rejected=include_rejected)
         if fmt is ThreadsFormat.json:
             _emit_json(entries)
         else:
@@ -336,6 +339,20 @@ def leave(
             _emit_json(leave_json(found))
         else:
             print_leave(found, out)
+
+
+@archive_app.command("reject")
+def archive_reject(
+    message_id: Annotated[str, typer.Argument(help="Message-ID of the archived message.")],
+    config: ConfigOpt,
+    reason: Annotated[str, typer.Option("--reason", help="Why it is not an agreement.")],
+) -> None:
+    """Mark an archived detection as wrong: a rejection entry is appended to the ledger."""
+    with cli_errors():
+        from responsewatch.app.archive_app import archive_reject as run_reject
+
+        for line in run_reject(config, message_id, reason):
+            out.print(line, highlight=False, markup=False)
 
 
 @app.command()

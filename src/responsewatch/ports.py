@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from responsewatch.core.models import Message
 
@@ -17,9 +17,13 @@ __all__ = [
     "Clock",
     "Cursor",
     "FolderRef",
+    "FullFetcher",
+    "LedgerHead",
     "MailSource",
+    "PendingArchive",
     "RawMessage",
     "Store",
+    "Tagger",
 ]
 
 
@@ -59,6 +63,54 @@ class RawMessage:
     internaldate: datetime | None = None
     provider_thread: str | None = None
     keywords: tuple[str, ...] = ()
+    # The provider's id of the message (Graph/EWS item id) when the UID is not one: what
+    # ``FullFetcher.fetch_full`` is given to fetch the whole message later.
+    key: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PendingArchive:
+    """An archive decision taken while a folder streamed, stored with the message facts (same
+    transaction) and carried out after: a crash in between loses nothing, and the decision is
+    never recomputed."""
+
+    message_id: str
+    folder: FolderRef
+    uidvalidity: int
+    uid: int
+    key: str  # RawMessage.key, or "" when the UID is the key
+    client: str
+    phrase: str
+    excerpt: str
+    rule: str
+    received_at: datetime | None
+
+
+@runtime_checkable
+class FullFetcher(Protocol):
+    """A source that fetches whole original messages, many per round trip."""
+
+    def fetch_full(
+        self, folder: FolderRef, uidvalidity: int, items: Sequence[tuple[int, str]]
+    ) -> dict[int, bytes]:
+        """(uid, key) pairs -> uid: the raw message; absent when no longer in the source."""
+        ...
+
+
+@runtime_checkable
+class Tagger(Protocol):
+    """A source that can set a keyword on a message (the program's only mailbox write)."""
+
+    def add_keyword(self, folder: FolderRef, uid: int, keyword: str) -> None: ...
+
+
+class LedgerHead(Protocol):
+    """Where the archive keeps a copy of its ledger head (sequence, hash), away from the
+    ledger, so that deleting the newest entries is detected."""
+
+    def archive_head(self, root: str) -> tuple[int, str] | None: ...
+
+    def set_archive_head(self, root: str, seq: int, entry_hash: str) -> None: ...
 
 
 class MailSource(Protocol):

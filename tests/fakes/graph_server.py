@@ -152,7 +152,9 @@ class FakeGraph:
         return stored
 
     def append(self, folder: str, data: bytes, when: datetime, **kw: Any) -> dict[str, Any]:
-        return self.add(folder, graph_message(data, when, **kw))
+        stored = self.add(folder, graph_message(data, when, **kw))
+        stored["_mime"] = data  # what GET /messages/{id}/$value returns
+        return stored
 
     def expire_tokens(self) -> None:
         """Every token issued so far answers 410 Gone (Exchange dropped the sync state)."""
@@ -195,7 +197,18 @@ class FakeGraph:
             return self._list_folders(parts[1], query)
         if len(parts) == 4 and parts[0] == "mailFolders" and parts[2:] == ["messages", "delta"]:
             return self._delta(parts[1], query, request)
+        if len(parts) == 3 and parts[0] == "messages" and parts[2] == "$value":
+            return self._mime(parts[1])
         return _error(400, "BadRequest", f"Unsupported segment {path}")
+
+    def _mime(self, item_id: str) -> httpx.Response:
+        for folder in self.folders.values():
+            for item in folder.messages:
+                if item["id"] == item_id and "_mime" in item:
+                    return httpx.Response(
+                        200, content=item["_mime"], headers={"Content-Type": "text/plain"}
+                    )
+        return _error(404, "ErrorItemNotFound", "The specified object was not found in the store.")
 
     def _lookup(self, key: str) -> FakeFolder | None:
         for f in self.folders.values():

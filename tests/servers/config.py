@@ -82,6 +82,7 @@ def write_config(
     store: Path | None = None,
     daemon: str = "",
     name: str = "responsewatch.toml",
+    archive: Path | None = None,
 ) -> Path:
     path = directory / name
     path.write_text(
@@ -98,7 +99,7 @@ holidays = {{ country = "FR" }}
 path = {_q(store or directory / "responsewatch.db")}
 
 [archive]
-path = {_q(directory / "archive")}
+path = {_q(archive or directory / "archive")}
 
 [metrics]
 listen = "127.0.0.1:0"

@@ -9,6 +9,7 @@ responsecode: ErrorInvalidSyncStateData).
 
 from __future__ import annotations
 
+import base64
 import html
 import itertools
 from collections.abc import Iterator
@@ -55,6 +56,7 @@ class Item:
     conversation: str
     text: str = "Bonjour,\nmerci.\n"
     categories: list[str] = field(default_factory=list)
+    mime: bytes = b""  # the original message, GetItem's MimeContent
 
 
 def _x(value: str) -> str:
@@ -231,6 +233,18 @@ class FakeEws:
                 + "</t:InternetMessageHeaders>"
             )
             cats = "".join(f"<t:String>{_x(c)}</t:String>" for c in item.categories)
+            if (
+                item.mime
+                and op.find(f".//{{{T}}}FieldURI[@FieldURI='item:MimeContent']") is not None
+            ):
+                content = base64.b64encode(item.mime).decode()
+                out.append(
+                    '<m:GetItemResponseMessage ResponseClass="Success"><m:ResponseCode>NoError'
+                    f'</m:ResponseCode><m:Items><t:Message><t:MimeContent CharacterSet="UTF-8">'
+                    f'{content}</t:MimeContent><t:ItemId Id="{item.id}" ChangeKey="CK"/>'
+                    "</t:Message></m:Items></m:GetItemResponseMessage>"
+                )
+                continue
             out.append(
                 '<m:GetItemResponseMessage ResponseClass="Success"><m:ResponseCode>NoError'
                 f'</m:ResponseCode><m:Items><t:Message><t:ItemId Id="{item.id}" ChangeKey="CK"/>'
@@ -439,3 +453,40 @@ def test_factory_checks_settings_and_reads_no_secret() -> None:
         )
     )
     assert src.name == "ex"
+
+
+def test_a_detected_agreement_is_archived_from_its_mime_content(
+    ews: FakeEws, tmp_path: Path
+) -> None:
+    from responsewatch.adapters.archive import EvidenceArchive
+    from responsewatch.app.archive_app import AgreementWatcher
+    from responsewatch.config import Settings
+    from responsewatch.core.rules import ClientRule, Rules
+
+    original = (
+        "From: Client <c@client.example>\r\nTo: Me <me@consult.example>\r\n"
+        "Subject: devis\r\nMessage-ID: <m1@client.example>\r\n\r\n"
+        "Bonjour,\r\n\r\nBon pour accord sur le devis.\r\n\r\n" + "Annexe.\r\n" * 400
+    ).encode()
+    ews.add("inbox", 1, text="Bonjour,\n\nBon pour accord sur le devis.\n", mime=original)
+    ews.add("inbox", 2, text="Bonjour,\n\nVoici le planning.\n", mime=b"x")
+    rules = Rules(
+        me=frozenset({"me@consult.example"}),
+        clients=(ClientRule("client", domains=("client.example",)),),
+    )
+    settings = Settings(
+        rules=rules, store_path=tmp_path / "rw.db", archive_path=tmp_path / "archive"
+    )
+    store = SqliteStore.open(settings.store_path)
+    archive = EvidenceArchive(settings.archive_path, lookup=lambda n: None)
+    src = source(ews)
+    watcher = AgreementWatcher(settings, archive)
+    sync_source(src, store, now=lambda: T0, folders=[INBOX], archiver=watcher.deferred(src))
+    (entry,) = archive.entries()
+    assert (entry.message_id, entry.client, entry.phrase) == (
+        "m1@client.example",
+        "client",
+        "bon pour accord",
+    )
+    assert archive.read_object(entry.sha256) == original
+    assert store.pending_archive("acct") == []

@@ -7,52 +7,82 @@ Layout under ``root`` (``settings.archive_path``)::
                                   previous entry's hash (``prev_hash``) and its own
     pending/<sha>.json            write-ahead intent: an entry about to be appended
 
-A write is: eml to a temp file, fsync, rename, fsync the directory; intent likewise;
-ledger line appended and fsynced; intent removed. A crash at any point leaves either no
-trace of the entry or an intent that ``recover()`` (run before every write) turns into
-the entry, so there is never half an entry and the next run completes it.
+A batch write is: each eml to a temp file renamed into place, one intent naming the
+batch's entries, ONE filesystem sync, the ledger lines appended in one write and fsynced,
+the intent removed. A crash at any point leaves either no trace of the batch or an intent
+that ``recover()`` (run before every write) turns into the entries, so there is never half
+an entry and the next run completes it. The cost of an addition does not depend on the
+archive's size: the writer keeps the head and the Message-ID/SHA-256 index in memory and
+reads only what another writer appended since.
 
-DKIM is verified when a message is archived; the domain, selector and the exact DNS TXT
-record used are kept in the entry, so ``verify()`` re-checks the signature against that
-recorded key: the proof survives the sender's key rotation.
+Entries are agreements (``kind`` "agreement"), user rejections of one ("rejection") and
+later DKIM verdicts after a temporary DNS failure ("dkim"); each names its target by
+entry hash. The head (sequence, hash) is also kept by a ``LedgerHead`` (the store), so
+deleting the newest entries is detected. DKIM: see ``archive_dkim``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, Iterator
+import stat
+import threading
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import dkim  # type: ignore[import-untyped]
 import structlog
-from dkim import dnsplug
 
+from responsewatch.adapters.archive_dkim import (
+    DkimResult,
+    TxtLookup,
+    from_domain,
+    recorded_lookup,
+    system_lookup,
+    verdict,
+    verify_dkim,
+)
 from responsewatch.errors import DataError, SourceUnavailable
-from responsewatch.ports import Cursor, FolderRef, MailSource
+from responsewatch.ports import (
+    Cursor,
+    FolderRef,
+    FullFetcher,
+    LedgerHead,
+    MailSource,
+    Tagger,
+)
 
 __all__ = [
+    "AGREEMENT",
     "AGREEMENT_KEYWORD",
     "ARCHIVED_KEYWORD",
+    "DKIM_RECHECK",
     "GENESIS",
+    "NOT_AGREEMENT_KEYWORD",
+    "REJECTION",
     "DkimResult",
     "EvidenceArchive",
     "LedgerEntry",
+    "NewEntry",
     "Problem",
     "TxtLookup",
     "VerifyResult",
     "agreements_by_client",
+    "current_agreements",
     "fetch_full",
-    "fetch_full_imap",
+    "fetch_full_many",
+    "rejections",
     "system_lookup",
     "tag_message",
+    "verdict",
     "verify_dkim",
 ]
 
@@ -62,30 +92,13 @@ GENESIS = "0" * 64  # prev_hash of the first entry
 LEDGER_VERSION = 1
 AGREEMENT_KEYWORD = "$RwAgreement"  # set by the user in their mail client: "archive this"
 ARCHIVED_KEYWORD = "$RwArchived"  # set by us, only with archive.tag_on_server = true
+NOT_AGREEMENT_KEYWORD = "$RwNotAgreement"  # set by the user: "this detection is wrong"
+AGREEMENT, REJECTION, DKIM_RECHECK = "agreement", "rejection", "dkim"
 _SHA_RE = re.compile(r"[0-9a-f]{64}")
-
-# name ("sel._domainkey.example.com.") -> TXT record text, or None when there is none.
-TxtLookup = Callable[[str], str | None]
-
-
-def system_lookup(name: str) -> str | None:
-    """The real DNS (dnspython through dkimpy), 5 s timeout."""
-    found = dnsplug.get_txt(name.encode("ascii", "replace"), timeout=5)
-    if found is None:
-        return None
-    return found.decode("ascii", "replace") if isinstance(found, bytes) else str(found)
+FILE_MODE, DIR_MODE = 0o600, 0o700  # evidence is private whatever the umask
 
 
 # --- values -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class DkimResult:
-    result: str  # "pass" | "fail" | "none"
-    domain: str = ""
-    selector: str = ""
-    key_record: str = ""  # the DNS TXT record text the signature was checked against
-    detail: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,18 +116,39 @@ class LedgerEntry:
     prev_hash: str
     entry_hash: str
     v: int = LEDGER_VERSION
+    # Absent from entries written before they existed (their hash covers what they hold).
+    kind: str = AGREEMENT
+    rule: str = ""  # the detector rule that fired
+    target: str = ""  # rejection / dkim: entry_hash of the agreement entry concerned
+    reason: str = ""  # rejection: the user's reason
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> LedgerEntry:
+        optional = {"excerpt": "", "v": LEDGER_VERSION, **_OPTIONAL}
         values: dict[str, Any] = {
-            k: doc[k] if k not in ("excerpt", "v") else doc.get(k) for k in cls.__slots__
+            k: doc[k] if k not in optional else (doc.get(k) or optional[k]) for k in cls.__slots__
         }
-        values["excerpt"] = values["excerpt"] or ""
-        values["v"] = values["v"] or LEDGER_VERSION
         values["dkim"] = DkimResult(
             **{k: str(doc["dkim"].get(k, "")) for k in DkimResult.__slots__}
         )
         return cls(**values)
+
+
+_OPTIONAL: dict[str, Any] = {"kind": AGREEMENT, "rule": "", "target": "", "reason": ""}
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    """One message to archive (``EvidenceArchive.add_many``)."""
+
+    raw: bytes
+    message_id: str
+    client: str
+    phrase: str
+    excerpt: str = ""
+    rule: str = ""
+    received_at: datetime | None = None
+    dkim_result: DkimResult | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,108 +186,6 @@ def entry_hash(doc: dict[str, Any]) -> str:
     ).hexdigest()
 
 
-# --- DKIM -------------------------------------------------------------------------------
-
-
-def _signatures(raw: bytes) -> list[tuple[str, str]]:
-    """(domain, selector) of every DKIM-Signature, in header order."""
-    out = []
-    for name, value in dkim.rfc822_parse(raw)[0]:
-        if name.lower() == b"dkim-signature":
-            tags: dict[bytes, bytes] = {}
-            with contextlib.suppress(dkim.util.InvalidTagValueList):
-                tags = dkim.util.parse_tag_value(value)
-            domain, selector = tags.get(b"d", b""), tags.get(b"s", b"")
-            out.append(
-                (domain.decode("ascii", "replace").lower(), selector.decode("ascii", "replace"))
-            )
-    return out
-
-
-def _from_domain(raw: bytes) -> str:
-    for name, value in dkim.rfc822_parse(raw)[0]:
-        if name.lower() == b"from":
-            found = re.search(rb"@([A-Za-z0-9.-]+)", value)
-            return found.group(1).decode().lower() if found else ""
-    return ""
-
-
-def _check_one(raw: bytes, idx: int, lookup: TxtLookup) -> DkimResult:
-    used: dict[str, str] = {}
-
-    def dnsfunc(name: bytes, timeout: float = 5) -> bytes | None:
-        try:
-            text = lookup(name.decode("ascii", "replace"))
-        except dkim.DnsTimeoutError as exc:  # dkimpy swallows it: keep why for the record
-            used["error"] = f"DNS lookup failed: {exc}"
-            raise
-        if text is not None:
-            used["record"] = text
-        return None if text is None else text.encode("ascii", "replace")
-
-    checker = dkim.DKIM(raw, minkey=1024)
-    detail = ""
-    try:
-        ok = bool(checker.verify(idx=idx, dnsfunc=dnsfunc))
-    except dkim.ValidationError as exc:
-        if "x= value is past" not in str(exc):
-            ok, detail = False, str(exc)
-        else:  # expired since arrival: the cryptography still decides, not the clock
-            ok = _verify_ignoring_expiry(checker, idx, dnsfunc)
-    except dkim.DKIMException as exc:
-        ok, detail = False, str(exc)
-    domain, selector = _signatures(raw)[idx]
-    if not ok and not detail:
-        detail = used.get("error") or (
-            "no public key in DNS" if "record" not in used else "signature does not match"
-        )
-    return DkimResult(
-        "pass" if ok else "fail", domain, selector, used.get("record", ""), "" if ok else detail
-    )
-
-
-def _verify_ignoring_expiry(checker: Any, idx: int, dnsfunc: Any) -> bool:
-    headers = [(n, v) for n, v in checker.headers if n.lower() == b"dkim-signature"]
-    sig = dkim.util.parse_tag_value(headers[idx][1])
-    include = [h.lower() for h in re.split(rb"\s*:\s*", sig[b"h"])]
-    return bool(checker.verify_sig(sig, include, headers[idx], dnsfunc))
-
-
-def verify_dkim(
-    raw: bytes, lookup: TxtLookup, *, want: tuple[str, str] | None = None
-) -> DkimResult:
-    """Check the DKIM signatures of ``raw``; the one aligned with From is preferred.
-
-    ``want`` = (domain, selector) re-checks that one signature only (used by ``verify``).
-    """
-    sigs = _signatures(raw)
-    if not sigs:
-        return DkimResult("none", detail="no DKIM-Signature header")
-    if want is not None:
-        if want not in sigs:
-            return DkimResult("fail", *want, detail="the recorded signature is not in the message")
-        return _check_one(raw, sigs.index(want), lookup)
-    aligned = _from_domain(raw)
-    order = sorted(range(len(sigs)), key=lambda i: sigs[i][0] != aligned)
-    first: DkimResult | None = None
-    for idx in order:
-        result = _check_one(raw, idx, lookup)
-        if result.result == "pass":
-            return result
-        first = first or result
-    assert first is not None
-    return first
-
-
-def _recorded_lookup(recorded: DkimResult) -> TxtLookup:
-    wanted = f"{recorded.selector}._domainkey.{recorded.domain}".lower().rstrip(".")
-
-    def lookup(name: str) -> str | None:
-        return recorded.key_record if name.lower().rstrip(".") == wanted else None
-
-    return lookup
-
-
 # --- files ------------------------------------------------------------------------------
 
 
@@ -265,22 +197,40 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Temp file, fsync, rename over ``path``, fsync the directory: all or nothing."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _mkdir(path: Path) -> None:
+    """``path`` and its missing parents inside the archive, 0700 whatever the umask."""
+    if path.is_dir():
+        return
+    if not path.parent.is_dir():
+        _mkdir(path.parent)
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(path, DIR_MODE)
+    os.chmod(path, DIR_MODE)
+
+
+def _write_file(path: Path, data: bytes, *, sync: bool) -> None:
+    """Temp file renamed over ``path``: all or nothing; fsynced only when ``sync``."""
+    _mkdir(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    _write_synced(tmp, data, os.O_TRUNC)
+    _write_synced(tmp, data, os.O_TRUNC, sync=sync)
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    if sync:
+        _fsync_dir(path.parent)
 
 
-def _write_synced(path: Path, data: bytes, mode: int) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | mode, 0o644)
+def _write_atomic(path: Path, data: bytes) -> None:
+    _write_file(path, data, sync=True)
+
+
+def _write_synced(path: Path, data: bytes, mode: int, *, sync: bool = True) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | mode, FILE_MODE)
     try:
+        os.fchmod(fd, FILE_MODE)  # a file left by an older version (0644) is closed too
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
-        os.fsync(fd)
+        if sync:
+            os.fsync(fd)
     finally:
         os.close(fd)
 
@@ -293,6 +243,45 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+_syncfs: Any = None
+with contextlib.suppress(OSError, AttributeError):
+    _syncfs = ctypes.CDLL(None, use_errno=True).syncfs
+
+
+def _sync_all(root: Path, written: Sequence[Path]) -> None:
+    """Make every file written by this batch durable: one ``syncfs`` of the archive's
+    filesystem (Linux), else an fsync per file and directory."""
+    if _syncfs is not None:
+        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            if _syncfs(fd) == 0:
+                return
+        finally:
+            os.close(fd)
+    for path in written:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    for directory in {p.parent for p in written}:
+        _fsync_dir(directory)
+
+
+def _read_regular(path: Path) -> bytes:
+    """The bytes of a regular file; a symlink is refused (never follow it out of the archive)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path.name} is not a regular file")
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 # --- the archive ------------------------------------------------------------------------
 
 
@@ -303,16 +292,135 @@ class EvidenceArchive:
     readers need no lock (they ignore an unfinished last line).
     """
 
-    def __init__(self, root: Path, *, lookup: TxtLookup = system_lookup) -> None:
+    def __init__(
+        self, root: Path, *, lookup: TxtLookup = system_lookup, head: LedgerHead | None = None
+    ) -> None:
         self.root = root
         self.ledger = root / "ledger.jsonl"
         self._lookup = lookup
+        self._head_store = head
+        self._swept = False
+        self._index_lock = threading.RLock()
+        self._reset_index()
+
+    def _reset_index(self) -> None:
+        self._ident: tuple[int, int] | None = None
+        self._offset = 0  # ledger bytes already read into the index
+        self._seq = 0
+        self._head = GENESIS
+        self._by_id: dict[str, tuple[int, str, str]] = {}  # agreements: id -> seq, sha, hash
+        self._by_sha: dict[str, str] = {}  # sha256 -> message_id
+        self._rejected: set[str] = set()  # entry hashes of rejected agreements
+        # Agreements still waiting for a DKIM verdict: entry hash -> (message_id, sha, at).
+        self._temperror: dict[str, tuple[str, str, str]] = {}
+        self._client_of: dict[str, str] = {}  # agreement entry hash -> client
+        self._hashes: list[bytes] = []  # entry hash of each seq - 1 (32 bytes each)
 
     def object_path(self, sha256: str) -> Path:
         return self.root / "objects" / sha256[:2] / f"{sha256}.eml"
 
     def read_object(self, sha256: str) -> bytes:
-        return self.object_path(sha256).read_bytes()
+        """The archived bytes; a symlink (file or directory) inside ``objects/`` is refused."""
+        path = self.object_path(sha256)
+        if path.parent.is_symlink() or (self.root / "objects").is_symlink():
+            raise OSError(f"objects/{sha256[:2]} is a symlink: refused")
+        return _read_regular(path)
+
+    # -- the in-memory index ----------------------------------------------------------------
+
+    def _refresh(self) -> bytes:
+        """Read what was appended since last time; returns an unfinished last line, if any.
+        The daemon's watchers share one archive: one thread at a time moves the offset."""
+        with self._index_lock:
+            return self._refresh_locked()
+
+    def _refresh_locked(self) -> bytes:
+        try:
+            info = os.stat(self.ledger)
+        except FileNotFoundError:
+            self._reset_index()
+            return b""
+        except OSError as exc:
+            raise DataError(f"archive {self.root}: cannot read the ledger ({exc})") from exc
+        ident = (info.st_dev, info.st_ino)
+        if ident != self._ident or info.st_size < self._offset:
+            self._reset_index()  # replaced or cut by someone else: read it all again
+            self._ident = ident
+        if info.st_size == self._offset:
+            return b""
+        try:
+            with self.ledger.open("rb") as handle:
+                handle.seek(self._offset)
+                data = handle.read()
+        except OSError as exc:
+            raise DataError(f"archive {self.root}: cannot read the ledger ({exc})") from exc
+        cut = data.rfind(b"\n") + 1
+        for line in data[:cut].splitlines():
+            self._note(line)
+        self._offset += cut
+        return data[cut:]
+
+    def _note(self, line: bytes) -> None:
+        self._seq += 1
+        self._hashes.append(b"")
+        try:
+            doc = json.loads(line)
+            self._head = str(doc["entry_hash"])
+            self._hashes[-1] = bytes.fromhex(self._head)
+            kind = doc.get("kind") or AGREEMENT
+            if kind == AGREEMENT:
+                mid, sha = str(doc["message_id"]), str(doc["sha256"])
+                self._by_id.setdefault(mid, (int(doc["seq"]), sha, self._head))
+                self._by_sha.setdefault(sha, mid)
+                self._client_of[self._head] = str(doc.get("client", ""))
+                if doc["dkim"].get("result") == "temperror":
+                    self._temperror[self._head] = (mid, sha, str(doc["archived_at"]))
+            elif kind == REJECTION:
+                self._rejected.add(str(doc.get("target", "")))
+            elif kind == DKIM_RECHECK:
+                self._temperror.pop(str(doc.get("target", "")), None)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            self._head = "?"  # unreadable: verify names it; the chain cannot go on from it
+
+    def has(self, message_id: str) -> bool:
+        """Whether an agreement entry for ``message_id`` exists (O(1) after the first call)."""
+        self._refresh()
+        return message_id in self._by_id
+
+    def head(self) -> tuple[int, str]:
+        """(sequence, entry hash) of the newest complete entry."""
+        self._refresh()
+        return self._seq, self._head
+
+    def awaiting_dkim(self) -> list[tuple[str, str, str]]:
+        """(message_id, sha256, archived_at) of the entries whose DKIM check met a temporary
+        DNS failure and got no verdict since, from the index (no ledger read)."""
+        self._refresh()
+        return list(self._temperror.values())
+
+    def counts_by_client(self) -> dict[str, int]:
+        """Agreements in force (rejected ones left out) per client, from the index."""
+        self._refresh()
+        return dict(Counter(c for h, c in self._client_of.items() if h not in self._rejected))
+
+    def is_rejected(self, message_id: str) -> bool:
+        self._refresh()
+        found = self._by_id.get(message_id)
+        return found is not None and found[2] in self._rejected
+
+    def verdict(self, entry: LedgerEntry) -> str:
+        """pass | pass_unaligned | fail | temperror | none. Entries written before alignment
+        was recorded get their From domain from the archived message."""
+        dkim_result = entry.dkim
+        if dkim_result.result == "pass" and not dkim_result.from_domain:
+            with contextlib.suppress(OSError):
+                author = from_domain(self.read_object(entry.sha256))
+                dkim_result = DkimResult(**{**asdict(dkim_result), "from_domain": author})
+        return verdict(dkim_result)
+
+    def check_dkim(self, raw: bytes) -> DkimResult:
+        """A DKIM check now, through this archive's DNS lookup (the retry of a temperror)."""
+        return verify_dkim(raw, self._lookup)
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -327,28 +435,40 @@ class EvidenceArchive:
         cut = data.rfind(b"\n") + 1
         return data[:cut].splitlines(), data[cut:]
 
-    def entries(self) -> list[LedgerEntry]:
-        """Every entry that parses (use ``verify`` to know whether they are intact)."""
+    def all_entries(self) -> list[LedgerEntry]:
+        """Every entry that parses, of every kind (use ``verify`` to know they are intact)."""
         out = []
         for line in self._lines()[0]:
             with contextlib.suppress(ValueError, KeyError, TypeError, AttributeError):
                 out.append(LedgerEntry.from_json(json.loads(line)))
         return out
 
+    def entries(self, *, include_rejected: bool = False) -> list[LedgerEntry]:
+        """The agreement entries, each with its latest DKIM verdict; rejected ones left out
+        unless ``include_rejected``."""
+        return current_agreements(self.all_entries(), include_rejected=include_rejected)
+
     def find(self, message_id: str) -> LedgerEntry | None:
-        return next((e for e in self.entries() if e.message_id == message_id), None)
+        if not self.has(message_id):
+            return None
+        return next(
+            (e for e in self.entries(include_rejected=True) if e.message_id == message_id), None
+        )
 
     # -- writing ----------------------------------------------------------------------------
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        self.root.mkdir(parents=True, exist_ok=True)
-        with (self.root / ".lock").open("a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+        _mkdir(self.root)
+        fd = os.open(self.root / ".lock", os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, FILE_MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
             try:
                 yield
             finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
 
     def add(
         self,
@@ -361,54 +481,148 @@ class EvidenceArchive:
         received_at: datetime | None = None,
         excerpt: str = "",
         dkim_result: DkimResult | None = None,
+        rule: str = "",
     ) -> tuple[LedgerEntry, bool]:
         """Archive ``raw``; (entry, True) if new, (the existing entry, False) if already there."""
+        item = NewEntry(raw, message_id, client, phrase, excerpt, rule, received_at, dkim_result)
+        added = self.add_many([item], now=now)
+        if added:
+            return added[0], True
+        sha = _sha256(raw)
+        mid = message_id if self.has(message_id) else self._by_sha.get(sha, message_id)
+        existing = self.find(mid)
+        if existing is None:  # pragma: no cover - the index said it is there
+            raise DataError(f"archive {self.root}: entry for {message_id} vanished")
+        return existing, False
+
+    def add_many(self, items: Sequence[NewEntry], *, now: datetime) -> list[LedgerEntry]:
+        """Archive a batch: one filesystem sync and one ledger fsync for all of it. Messages
+        already archived (same Message-ID or same bytes) are skipped; returns the new entries."""
         try:
             with self._locked():
                 self._recover()
-                sha = _sha256(raw)
-                for existing in self.entries():
-                    if existing.message_id == message_id or existing.sha256 == sha:
-                        return existing, False
-                result = dkim_result or verify_dkim(raw, self._lookup)
-                path = self.object_path(sha)
-                if not (path.exists() and _sha256(path.read_bytes()) == sha):
-                    _write_atomic(path, raw)  # an orphan from a crash is simply re-linked
-                meta = {
-                    "archived_at": now.astimezone(UTC).isoformat(),
-                    "message_id": message_id,
-                    "client": client,
-                    "phrase": phrase,
-                    "excerpt": excerpt,
-                    "received_at": received_at.astimezone(UTC).isoformat() if received_at else None,
-                    "sha256": sha,
-                    "size": len(raw),
-                    "dkim": asdict(result),
-                    "v": LEDGER_VERSION,
-                }
-                intent = self.root / "pending" / f"{sha}.json"
-                _write_atomic(intent, canonical(meta))
-                entry = self._append(meta)
+                metas: list[dict[str, Any]] = []
+                written: list[Path] = []
+                seen_ids, seen_shas = set(self._by_id), set(self._by_sha)
+                for item in items:
+                    sha = _sha256(item.raw)
+                    if item.message_id in seen_ids or sha in seen_shas:
+                        continue
+                    seen_ids.add(item.message_id)
+                    seen_shas.add(sha)
+                    result = item.dkim_result or verify_dkim(item.raw, self._lookup)
+                    path = self.object_path(sha)
+                    if not self._intact(path, sha):
+                        _write_file(path, item.raw, sync=False)  # an orphan is simply re-linked
+                        written.append(path)
+                    metas.append(_meta(item, sha, result, now))
+                if not metas:
+                    return []
+                intent = self.root / "pending" / f"batch-{_sha256(canonical_list(metas))}.json"
+                _write_file(intent, canonical_list(metas), sync=False)
+                _sync_all(self.root, [*written, intent])
+                entries = self._append(metas)
                 intent.unlink()
         except OSError as exc:
             raise DataError(f"archive {self.root}: cannot write ({exc})") from exc
-        log.info(
-            "archive.added",
-            seq=entry.seq,
-            message_id=message_id,
-            client=client,
-            phrase=phrase,
-            dkim=result.result,
-        )
-        return entry, True
+        for entry in entries if len(entries) <= 3 else ():
+            log.info(
+                "archive.added",
+                seq=entry.seq,
+                message_id=entry.message_id,
+                client=entry.client,
+                phrase=entry.phrase,
+                rule=entry.rule,
+                dkim=verdict(entry.dkim),
+            )
+        if len(entries) > 3:  # a backfill: one line per batch, not per entry
+            log.info(
+                "archive.added",
+                count=len(entries),
+                seq=f"{entries[0].seq}-{entries[-1].seq}",
+                dkim=dict(Counter(verdict(e.dkim) for e in entries)),
+            )
+        return entries
 
-    def _append(self, meta: dict[str, Any]) -> LedgerEntry:
-        lines = self._lines()[0]
-        prev = json.loads(lines[-1])["entry_hash"] if lines else GENESIS
-        doc = {**meta, "seq": len(lines) + 1, "prev_hash": prev}
-        doc["entry_hash"] = entry_hash(doc)
-        _append_line(self.ledger, canonical(doc) + b"\n")
-        return LedgerEntry.from_json(doc)
+    def _intact(self, path: Path, sha: str) -> bool:
+        try:
+            return _sha256(_read_regular(path)) == sha
+        except OSError:
+            return False
+
+    def add_marks(self, marks: Sequence[dict[str, Any]], *, now: datetime) -> list[LedgerEntry]:
+        """Append rejection / DKIM entries (each a dict with kind, target message_id and
+        fields); a target that is not an agreement entry is skipped."""
+        try:
+            with self._locked():
+                self._recover()
+                metas = []
+                for mark in marks:
+                    found = self._by_id.get(str(mark["message_id"]))
+                    if found is None:
+                        continue
+                    if mark["kind"] == REJECTION and found[2] in self._rejected:
+                        continue  # rejected once is enough
+                    _seq, sha, target = found
+                    metas.append(
+                        {
+                            "archived_at": now.astimezone(UTC).isoformat(),
+                            "message_id": mark["message_id"],
+                            "client": mark.get("client", ""),
+                            "phrase": mark.get("phrase", ""),
+                            "excerpt": "",
+                            "received_at": None,
+                            "sha256": sha,
+                            "size": int(mark.get("size", 0)),
+                            "dkim": asdict(mark.get("dkim") or DkimResult("none")),
+                            "kind": mark["kind"],
+                            "target": target,
+                            "reason": str(mark.get("reason", ""))[:2000],
+                            "v": LEDGER_VERSION,
+                        }
+                    )
+                entries = self._append(metas) if metas else []
+        except OSError as exc:
+            raise DataError(f"archive {self.root}: cannot write ({exc})") from exc
+        for entry in entries:
+            log.info("archive.marked", kind=entry.kind, seq=entry.seq, message_id=entry.message_id)
+        return entries
+
+    def _append(self, metas: Sequence[dict[str, Any]]) -> list[LedgerEntry]:
+        lines, docs = [], []
+        seq, prev = self._seq, self._head
+        for meta in metas:
+            seq += 1
+            doc = {**meta, "seq": seq, "prev_hash": prev}
+            doc["entry_hash"] = prev = entry_hash(doc)
+            docs.append(doc)
+            lines.append(canonical(doc) + b"\n")
+        _append_line(self.ledger, b"".join(lines))
+        self._refresh()
+        self._publish_head()
+        return [LedgerEntry.from_json(d) for d in docs]
+
+    def sync_head(self) -> None:
+        """Bring the store's copy of the head up to date (a crash may have left it behind)."""
+        self._refresh()
+        self._publish_head()
+
+    def _publish_head(self) -> None:
+        # After the fsync: a copy that is behind the ledger is fine, one ahead is not. A copy
+        # the ledger no longer holds is evidence of truncation: never overwritten.
+        if self._head_store is None:
+            return
+        root = str(self.root)
+        recorded = self._head_store.archive_head(root)
+        if recorded == (self._seq, self._head):
+            return
+        if recorded is not None:
+            seq, want = recorded
+            kept = seq <= self._seq and (seq == 0 or self._hashes[seq - 1].hex() == want)
+            if not kept:
+                log.error("archive.head_mismatch", recorded_seq=seq, ledger_seq=self._seq)
+                return
+        self._head_store.set_archive_head(root, self._seq, self._head)
 
     def recover(self) -> list[str]:
         """Finish what a crash interrupted; returns what was done (empty when nothing)."""
@@ -420,40 +634,47 @@ class EvidenceArchive:
 
     def _recover(self) -> list[str]:
         done: list[str] = []
-        lines, tail = self._lines()
+        tail = self._refresh()
         if tail:
-            done.append(self._settle_tail(lines, tail))
-            lines = self._lines()[0]
-        known = {json.loads(line)["sha256"] for line in lines}
-        # Canonical JSON starts with "archived_at": sorting by content keeps arrival order.
+            done.append(self._settle_tail(tail))
+            self._refresh()
+        # Canonical JSON starts with "archived_at" (a batch with "[{"): sorting by content
+        # keeps arrival order.
         pending = sorted((self.root / "pending").glob("*.json"), key=lambda p: p.read_bytes())
         for intent in pending:
-            meta = json.loads(intent.read_bytes())
-            sha = meta.get("sha256", "")
-            path = self.object_path(sha)
-            if sha in known:
-                done.append(f"entry for {sha[:12]} already in the ledger; intent removed")
-            elif _SHA_RE.fullmatch(sha) and path.exists() and _sha256(path.read_bytes()) == sha:
-                entry = self._append(meta)
-                known.add(sha)
-                done.append(f"completed interrupted entry {entry.seq} ({entry.message_id})")
-            else:
-                done.append(f"dropped intent {intent.name}: its eml never reached the disk")
+            try:
+                doc = json.loads(intent.read_bytes())
+            except ValueError:
+                doc = None
+            metas = doc if isinstance(doc, list) else [doc] if isinstance(doc, dict) else []
+            todo = []
+            for meta in metas:
+                sha = str(meta.get("sha256", "")) if isinstance(meta, dict) else ""
+                if sha in self._by_sha or any(m["sha256"] == sha for m in todo):
+                    done.append(f"entry for {sha[:12]} already in the ledger")
+                elif _SHA_RE.fullmatch(sha) and self._intact(self.object_path(sha), sha):
+                    todo.append(meta)
+                else:
+                    done.append(f"dropped an entry of {intent.name}: its eml never reached disk")
+            if todo:
+                for entry in self._append(todo):
+                    done.append(f"completed interrupted entry {entry.seq} ({entry.message_id})")
             intent.unlink()
-        for tmp in self.root.glob("**/.*.tmp"):
-            tmp.unlink()
+        if not self._swept:  # temp files of a crash: once per process, not per batch
+            for tmp in self.root.glob("**/.*.tmp"):
+                tmp.unlink()
+            self._swept = True
         if pending:
             _fsync_dir(self.root / "pending")
         for line in done:
             log.warning("archive.recovered", action=line)
         return done
 
-    def _settle_tail(self, lines: list[bytes], tail: bytes) -> str:
+    def _settle_tail(self, tail: bytes) -> str:
         """An unfinished last line: complete it if it is a whole valid entry, else set aside."""
-        prev = json.loads(lines[-1])["entry_hash"] if lines else GENESIS
         with contextlib.suppress(ValueError, KeyError, TypeError, AttributeError):
             doc = json.loads(tail)
-            if doc["prev_hash"] == prev and doc["entry_hash"] == entry_hash(doc):
+            if doc["prev_hash"] == self._head and doc["entry_hash"] == entry_hash(doc):
                 _append_line(self.ledger, b"\n")
                 return f"completed the newline of entry {doc['seq']}"
         # Never destroy bytes of an evidence file: keep them beside the ledger.
@@ -468,12 +689,14 @@ class EvidenceArchive:
     # -- verification -----------------------------------------------------------------------
 
     def verify(self) -> VerifyResult:
-        """Re-hash every eml and entry, walk the chain, re-check DKIM from the recorded keys."""
+        """Re-hash every eml and entry, walk the chain, re-check DKIM from the recorded keys,
+        compare the head with the store's copy, look for symlinks among the objects."""
         lines, tail = self._lines()
         problems: list[Problem] = []
         entries: list[LedgerEntry] = []
         prev = GENESIS
         rechecked = 0
+        by_hash: dict[str, LedgerEntry] = {}
         for pos, line in enumerate(lines, start=1):
             try:
                 doc = json.loads(line)
@@ -485,22 +708,70 @@ class EvidenceArchive:
             entries.append(entry)
             reasons = _chain_problems(entry, doc, pos, prev)
             prev = entry.entry_hash
+            if entry.kind == AGREEMENT:
+                by_hash[entry.entry_hash] = entry
+            elif entry.target not in by_hash or by_hash[entry.target].sha256 != entry.sha256:
+                reasons.append(f"{entry.kind} entry names no earlier agreement entry")
             rechecked += entry.dkim.result == "pass"
             reasons += self._content_problems(entry)
             problems += [Problem(pos, entry.message_id, r) for r in reasons]
-        warnings: tuple[str, ...] = ()
+        problems += self._head_problems(lines)
+        problems += [Problem(0, "", f"not a regular file in objects/: {p}") for p in self.links()]
+        warnings: list[str] = []
         if tail:
-            warnings = (
+            warnings.append(
                 f"unfinished last ledger line ({len(tail)} bytes) from an interrupted write: "
-                "the next archive run completes it",
+                "the next archive run completes it"
             )
-        return VerifyResult(tuple(entries), tuple(problems), prev, rechecked, warnings)
+        never = [e for e in current_agreements(entries) if e.dkim.result == "temperror"]
+        if never:
+            warnings.append(
+                f"{len(never)} entr{'y' if len(never) == 1 else 'ies'} never got a DKIM verdict "
+                "(DNS unavailable; retried later): "
+                + ", ".join(f"{e.seq} ({e.message_id})" for e in never[:20])
+            )
+        return VerifyResult(tuple(entries), tuple(problems), prev, rechecked, tuple(warnings))
+
+    def _head_problems(self, lines: list[bytes]) -> list[Problem]:
+        recorded = (
+            self._head_store.archive_head(str(self.root)) if self._head_store is not None else None
+        )
+        if recorded is None:
+            return []
+        seq, want = recorded
+        if seq > len(lines):
+            return [
+                Problem(
+                    seq,
+                    "",
+                    f"truncated chain: the store recorded {seq} entries (head {want[:16]}), "
+                    f"the ledger holds {len(lines)}: the newest entries were deleted",
+                )
+            ]
+        with contextlib.suppress(ValueError, KeyError, TypeError, IndexError):
+            if seq and json.loads(lines[seq - 1])["entry_hash"] == want:
+                return []
+        return [Problem(seq, "", "the entry the store recorded as head is not in the ledger")]
+
+    def links(self) -> list[str]:
+        """Paths under ``objects/`` that are not plain files or directories (symlinks...)."""
+        out = []
+        base = self.root / "objects"
+        for dirpath, dirnames, filenames in os.walk(base):
+            for name in [*dirnames, *filenames]:
+                path = Path(dirpath) / name
+                mode = path.lstat().st_mode
+                if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                    out.append(str(path.relative_to(self.root)))
+        return sorted(out)
 
     def _content_problems(self, entry: LedgerEntry) -> list[str]:
         try:
             raw = self.read_object(entry.sha256)
-        except OSError:
-            return [f"archived message {entry.sha256}.eml is missing"]
+        except OSError as exc:
+            if self.object_path(entry.sha256).is_symlink():
+                return [f"archived message {entry.sha256}.eml is a symlink: refused"]
+            return [f"archived message {entry.sha256}.eml is missing ({exc.strerror or exc})"]
         actual = _sha256(raw)
         if actual != entry.sha256:
             return [
@@ -509,10 +780,60 @@ class EvidenceArchive:
         if entry.dkim.result != "pass":
             return []  # nothing was claimed, nothing to re-prove
         want = (entry.dkim.domain, entry.dkim.selector)
-        again = verify_dkim(raw, _recorded_lookup(entry.dkim), want=want)
+        again = verify_dkim(raw, recorded_lookup(entry.dkim), want=want)
         if again.result != "pass":
             return [f"DKIM signature no longer verifies against the recorded key ({again.detail})"]
         return []
+
+
+def canonical_list(docs: Sequence[dict[str, Any]]) -> bytes:
+    text = json.dumps(list(docs), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.encode()
+
+
+def _meta(item: NewEntry, sha: str, result: DkimResult, now: datetime) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "archived_at": now.astimezone(UTC).isoformat(),
+        "message_id": item.message_id,
+        "client": item.client,
+        "phrase": item.phrase,
+        "excerpt": item.excerpt,
+        "received_at": item.received_at.astimezone(UTC).isoformat() if item.received_at else None,
+        "sha256": sha,
+        "size": len(item.raw),
+        "dkim": asdict(result),
+        "v": LEDGER_VERSION,
+    }
+    if item.rule:
+        meta["rule"] = item.rule
+    return meta
+
+
+def current_agreements(
+    entries: Sequence[LedgerEntry], *, include_rejected: bool = False
+) -> list[LedgerEntry]:
+    """The agreement entries with the newest DKIM verdict of each (a later "dkim" entry
+    replaces a ``temperror``), without the rejected ones unless asked."""
+    rejected = {e.target for e in entries if e.kind == REJECTION}
+    rechecked = {e.target: e.dkim for e in entries if e.kind == DKIM_RECHECK}
+    out = []
+    for e in entries:
+        if e.kind != AGREEMENT or (e.entry_hash in rejected and not include_rejected):
+            continue
+        newer = rechecked.get(e.entry_hash)
+        out.append(e if newer is None else _with_dkim(e, newer))
+    return out
+
+
+def rejections(entries: Sequence[LedgerEntry]) -> dict[str, LedgerEntry]:
+    """target entry hash -> its rejection entry."""
+    return {e.target: e for e in entries if e.kind == REJECTION}
+
+
+def _with_dkim(entry: LedgerEntry, result: DkimResult) -> LedgerEntry:
+    values = {k: getattr(entry, k) for k in LedgerEntry.__slots__}
+    values["dkim"] = result
+    return LedgerEntry(**values)
 
 
 def _chain_problems(entry: LedgerEntry, doc: dict[str, Any], pos: int, prev: str) -> list[str]:
@@ -527,80 +848,56 @@ def _chain_problems(entry: LedgerEntry, doc: dict[str, Any], pos: int, prev: str
 
 
 def agreements_by_client(archive_path: Path) -> dict[str, int]:
-    """Archived agreements per client, for ``responsewatch_agreements_archived_total``."""
-    counts: dict[str, int] = {}
-    for entry in EvidenceArchive(archive_path).entries():
-        counts[entry.client] = counts.get(entry.client, 0) + 1
-    return counts
+    """Archived agreements per client (rejected ones left out), for
+    ``responsewatch_agreements_archived_total``."""
+    archive = _COUNTED.get(archive_path)
+    if archive is None:  # kept between scrapes: each reads only what was appended since
+        archive = _COUNTED[archive_path] = EvidenceArchive(archive_path)
+    return archive.counts_by_client()
+
+
+_COUNTED: dict[Path, EvidenceArchive] = {}
 
 
 # --- fetching the original and tagging on the server --------------------------------------
 
 
-def fetch_full_imap(
-    source: Any, folder: FolderRef, uid: int, uidvalidity: int | None = None
-) -> bytes:
-    """The whole message by ``BODY.PEEK[]`` after EXAMINE: no \\Seen flag is ever set.
-
-    ``source`` is an ``ImapMailSource``; this reuses its connection and error translation.
-    # TODO(lead): move into ImapMailSource.fetch_full once adapters/imap.py is free.
-    """
-    with source._errors():
-        current = source._select(folder.name)
-        if uidvalidity is not None and current != uidvalidity:
-            raise SourceUnavailable(
-                source.name, f"{folder.name}: UIDVALIDITY changed, sync again to locate the message"
-            )
-        answer = source._conn().fetch([uid], ["BODY.PEEK[]"])
-    body = answer.get(uid, {}).get(b"BODY[]")
-    if body is None:
-        raise SourceUnavailable(source.name, f"{folder.name} UID {uid}: no longer on the server")
-    return bytes(body)
+def fetch_full_many(
+    source: MailSource, folder: FolderRef, uidvalidity: int, items: Sequence[tuple[int, str]]
+) -> dict[int, bytes]:
+    """(uid, key) -> the complete raw message, from any source, many per round trip."""
+    if isinstance(source, FullFetcher):
+        return source.fetch_full(folder, uidvalidity, items)
+    # A source without full fetches (tests' fakes) holds whole messages in RawMessage.data.
+    # The store knows folders by name only, and a FolderRef's role is part of its identity.
+    folder = next((f for f in source.folders() if f.name == folder.name), folder)
+    wanted = {uid for uid, _key in items}
+    if not wanted:
+        return {}
+    out: dict[int, bytes] = {}
+    for raw in source.fetch_since(folder, Cursor(uidvalidity, min(wanted) - 1)):
+        if raw.uid in wanted:
+            out[raw.uid] = raw.data
+    return out
 
 
 def fetch_full(
-    source: MailSource, folder: FolderRef, uid: int, uidvalidity: int | None = None
+    source: MailSource, folder: FolderRef, uid: int, uidvalidity: int | None = None, key: str = ""
 ) -> bytes:
-    """The complete raw message from any source (IMAP, or a source holding whole messages)."""
-    from responsewatch.adapters.imap import ImapMailSource
-
-    if isinstance(source, ImapMailSource):
-        return fetch_full_imap(source, folder, uid, uidvalidity)
-    own = getattr(source, "fetch_full", None)
-    if callable(own):
-        return bytes(own(folder, uid))
-    # The in-memory source keeps whole messages in RawMessage.data. The store knows folders
-    # by name only, and a FolderRef's role is part of its identity: find the source's own.
-    folder = next((f for f in source.folders() if f.name == folder.name), folder)
+    """The complete raw message from any source."""
     valid = uidvalidity if uidvalidity is not None else source.uidvalidity(folder)
-    for raw in source.fetch_since(folder, Cursor(valid, uid - 1)):
-        if raw.uid == uid:
-            return raw.data
-    raise SourceUnavailable(source.name, f"{folder.name} UID {uid}: no longer in the source")
+    found = fetch_full_many(source, folder, valid, [(uid, key)]).get(uid)
+    if found is None:
+        raise SourceUnavailable(source.name, f"{folder.name} UID {uid}: no longer in the source")
+    return found
 
 
 def tag_message(
     source: MailSource, folder: FolderRef, uid: int, keyword: str = ARCHIVED_KEYWORD
 ) -> bool:
     """Set ``keyword`` on the message: the program's ONLY mailbox write (opt-in).
-
-    A separate read-write SELECT is used for the STORE, then the folder is EXAMINEd again
-    (re-selecting never expunges, unlike CLOSE). Returns False when the source cannot tag.
-    """
-    from responsewatch.adapters.imap import ImapMailSource
-
-    if not isinstance(source, ImapMailSource):
-        own = getattr(source, "add_keyword", None)
-        if callable(own):
-            own(folder, uid, keyword)
-            return True
+    Returns False when the source cannot tag."""
+    if not isinstance(source, Tagger):
         return False
-    with source._errors():
-        client = source._conn()
-        source._selected = None
-        client.select_folder(folder.name, readonly=False)
-        try:
-            client.add_flags([uid], [keyword], silent=True)
-        finally:
-            source._select(folder.name)
+    source.add_keyword(folder, uid, keyword)
     return True

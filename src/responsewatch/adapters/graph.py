@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -249,7 +249,8 @@ class GraphMailSource:
 
     # -- HTTP -------------------------------------------------------------------------------
 
-    def _get_json(self, url: str, what: str) -> dict[str, Any]:
+    def _get_json(self, url: str, what: str, *, mime: bool = False) -> Any:
+        """The JSON document at ``url`` (or, with ``mime``, the raw bytes: ``$value``)."""
         refreshed = False
         waited = 0.0
         attempts = self._acct.max_attempts
@@ -257,7 +258,7 @@ class GraphMailSource:
             headers = {
                 "Authorization": f"Bearer {self._tokens.token(refresh=refreshed)}",
                 "Prefer": self._prefer,
-                "Accept": "application/json",
+                "Accept": "message/rfc822" if mime else "application/json",
             }
             try:
                 resp = self._client.get(url, headers=headers)
@@ -265,7 +266,7 @@ class GraphMailSource:
                 status, delay = f"{type(exc).__name__}", _backoff(attempt)
             else:
                 if resp.status_code == 200:
-                    return _json_body(resp, self.name, what)
+                    return resp.content if mime else _json_body(resp, self.name, what)
                 code, message = _error_of(resp)
                 if resp.status_code == 410 or code.lower() in _RESYNC_CODES:
                     raise _SyncStateGone(code or "410 Gone")
@@ -327,7 +328,28 @@ class GraphMailSource:
             internaldate=_iso(item.get("receivedDateTime")),
             provider_thread=str(item.get("conversationId") or "") or None,
             keywords=tuple(str(c) for c in categories if isinstance(c, str)),
+            key=str(item.get("id") or ""),
         )
+
+    # -- whole messages (the archive) ---------------------------------------------------------
+
+    def fetch_full(
+        self, folder: FolderRef, uidvalidity: int, items: Sequence[tuple[int, str]]
+    ) -> dict[int, bytes]:
+        """The original MIME of each message (``GET /messages/{id}/$value``), by item id."""
+        out: dict[int, bytes] = {}
+        for uid, key in items:
+            if not key:
+                continue  # a decision stored without an item id cannot be fetched
+            url = f"{self._root}/messages/{quote(key, safe='')}/$value"
+            try:
+                out[uid] = bytes(self._get_json(url, f"message {key[-12:]}", mime=True))
+            except AuthFailed:
+                raise
+            except SourceUnavailable as exc:
+                if "not found" not in str(exc):
+                    raise
+        return out
 
 
 # -- helpers ------------------------------------------------------------------------------

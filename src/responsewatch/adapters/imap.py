@@ -14,7 +14,7 @@ import contextlib
 import imaplib
 import ssl
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +55,8 @@ IDLE_REISSUE_S = 540.0
 _EARLY_EMPTY_SLACK_S = 0.5
 # How often a wait checks its ``stop`` callable: bounds the daemon's shutdown time.
 _STOP_CHECK_S = 1.0
+# One FETCH of 100 whole messages costs about what one costs (latency, not bandwidth).
+FULL_FETCH_BATCH = 100
 _ROLE_FLAGS = ((b"\\sent", "sent"), (b"\\all", "all"), (b"\\archive", "archive"))
 
 
@@ -377,6 +379,47 @@ class ImapMailSource:
             for uid in batch:
                 if uid in got:  # absent: expunged since the SEARCH
                     yield got[uid]
+
+    # -- whole messages (the archive) ----------------------------------------------------------
+
+    def fetch_full(
+        self, folder: FolderRef, uidvalidity: int, items: Sequence[tuple[int, str]]
+    ) -> dict[int, bytes]:
+        """Whole messages by ``UID FETCH set (BODY.PEEK[])``, ``FULL_FETCH_BATCH`` UIDs per
+        command, after at most one EXAMINE: no \\Seen flag is ever set."""
+        uids = sorted({uid for uid, _key in items})
+        out: dict[int, bytes] = {}
+        if not uids:
+            return out
+        with self._errors():
+            client = self._conn()
+            selected = self._selected
+            current = selected[1] if selected and selected[0] == folder.name else None
+            if current is None:
+                current = self._select(folder.name)
+            if current != uidvalidity:
+                raise SourceUnavailable(
+                    self.name, f"{folder.name}: UIDVALIDITY changed, sync again to locate messages"
+                )
+            for i in range(0, len(uids), FULL_FETCH_BATCH):
+                answer = client.fetch(uids[i : i + FULL_FETCH_BATCH], ["BODY.PEEK[]"])
+                for uid, got in answer.items():
+                    body = got.get(b"BODY[]")
+                    if body is not None:
+                        out[int(uid)] = bytes(body)
+        return out
+
+    def add_keyword(self, folder: FolderRef, uid: int, keyword: str) -> None:
+        """STORE +FLAGS ``keyword`` under a separate read-write SELECT, then EXAMINE again
+        (re-selecting never expunges, unlike CLOSE): the program's only mailbox write."""
+        with self._errors():
+            client = self._conn()
+            self._selected = None
+            client.select_folder(folder.name, readonly=False)
+            try:
+                client.add_flags([uid], [keyword], silent=True)
+            finally:
+                self._select(folder.name)
 
     # imapclient's generic response parser runs at about a quarter of the speed of a raw
     # FETCH, so UID FETCH goes through its imaplib object (``_imap``, there since imapclient

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 
 from responsewatch.errors import SourceUnavailable
@@ -35,6 +35,7 @@ class MemoryMailSource:
         self._uidnext = {f: max((m.uid for m in ms), default=0) + 1 for f, ms in box.items()}
         self._changed = threading.Condition()
         self.closed = False
+        self.full_fetches = 0  # calls of fetch_full, for tests
 
     # -- MailSource -------------------------------------------------------------------------
 
@@ -64,6 +65,20 @@ class MemoryMailSource:
 
     def close(self) -> None:
         self.closed = True
+
+    def fetch_full(
+        self, folder: FolderRef, uidvalidity: int, items: Sequence[tuple[int, str]]
+    ) -> dict[int, bytes]:
+        """The whole messages (the fake keeps them whole in ``RawMessage.data``)."""
+        with self._changed:
+            # The store knows folders by name; a FolderRef's role is part of its identity.
+            folder = next((f for f in self._box if f.name == folder.name), folder)
+            self._check(folder)
+            if self._uidvalidities.get(folder, 1) != uidvalidity:
+                raise SourceUnavailable(self.name, f"{folder.name}: UIDVALIDITY changed")
+            wanted = {uid for uid, _key in items}
+            self.full_fetches += 1
+            return {m.uid: m.data for m in self._box[folder] if m.uid in wanted}
 
     def wait_for_changes(
         self,

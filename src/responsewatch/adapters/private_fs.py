@@ -35,9 +35,15 @@ def private_dir(path: Path) -> None:
 
 
 def private_file(path: Path) -> None:
-    """Create ``path`` empty if missing, and make it 0600 (SQLite gives its -wal and -shm
-    files the mode of the database file, so setting it here covers them too)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
+    """Make ``path`` 0600, creating it empty if missing (SQLite gives its -wal and -shm files
+    the mode of the database file, so setting it here covers them too). An existing file is
+    changed by path, never opened: closing any descriptor of a database this process already
+    has open would drop SQLite's POSIX locks on it."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
+    except FileExistsError:
+        os.chmod(path, FILE_MODE)
+        return
     try:
         os.fchmod(fd, FILE_MODE)
     finally:

@@ -18,7 +18,7 @@ from responsewatch.adapters.private_fs import private_dir, private_file
 from responsewatch.core.absence import format_absence
 from responsewatch.core.models import Message
 from responsewatch.errors import DataError
-from responsewatch.ports import Cursor, FolderRef
+from responsewatch.ports import Cursor, FolderRef, PendingArchive
 
 __all__ = ["MIGRATIONS", "SqliteStore"]
 
@@ -110,11 +110,32 @@ def _v_leave_absence(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE messages ADD COLUMN absence TEXT NOT NULL DEFAULT ''")
 
 
+def _v_archive_pending(db: sqlite3.Connection) -> None:
+    # Archive decisions taken during a sync, written with the batch's facts and removed once
+    # the ledger holds them: what a crash interrupted is finished by the next run.
+    db.execute(
+        """CREATE TABLE archive_pending (
+            message_id TEXT PRIMARY KEY, account TEXT NOT NULL, folder TEXT NOT NULL,
+            role TEXT NOT NULL DEFAULT '', uidvalidity INTEGER NOT NULL, uid INTEGER NOT NULL,
+            key TEXT NOT NULL DEFAULT '', client TEXT NOT NULL, phrase TEXT NOT NULL,
+            excerpt TEXT NOT NULL DEFAULT '', rule TEXT NOT NULL DEFAULT '', received_ts REAL,
+            attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, created_at REAL NOT NULL)"""
+    )
+    db.execute("CREATE INDEX archive_pending_by_account ON archive_pending(account)")
+    # A copy of each archive's ledger head, away from the ledger: truncation is detected.
+    db.execute(
+        """CREATE TABLE archive_head (
+            root TEXT PRIMARY KEY, seq INTEGER NOT NULL, entry_hash TEXT NOT NULL,
+            updated_at REAL NOT NULL)"""
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v1_facts,
     _v2_keywords_and_digests,
     _v_nudges,
     _v_leave_absence,
+    _v_archive_pending,
 )
 
 
@@ -257,6 +278,20 @@ def _reason(exc: sqlite3.DatabaseError) -> str:
     return text
 
 
+def _insert_pending(db: sqlite3.Connection, pending: Iterable[PendingArchive], now: float) -> None:
+    # REPLACE: the newest location wins (after a UIDVALIDITY change the old one is void).
+    db.executemany(
+        "INSERT OR REPLACE INTO archive_pending (message_id, account, folder, role, uidvalidity, "
+        "uid, key, client, phrase, excerpt, rule, received_ts, created_at) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            (p.message_id, p.folder.account, p.folder.name, p.folder.role, p.uidvalidity, p.uid,
+             p.key, p.client, p.phrase, p.excerpt, p.rule, _ts(p.received_at), now)
+            for p in pending
+        ),
+    )  # fmt: skip
+
+
 class SqliteStore:
     """The one store implementation; open one per thread (connections are not shared)."""
 
@@ -357,13 +392,20 @@ class SqliteStore:
         return Cursor(row[0], row[1], row[2], row[3]) if row else None
 
     def save_batch(
-        self, folder: FolderRef, messages: Sequence[tuple[int, Message]], cursor: Cursor
+        self,
+        folder: FolderRef,
+        messages: Sequence[tuple[int, Message]],
+        cursor: Cursor,
+        pending: Sequence[PendingArchive] = (),
     ) -> int:
-        """Facts, their locations and the folder's new cursor in ONE transaction, so a crash
-        at any point resumes from the last committed batch with nothing lost or doubled."""
+        """Facts, their locations, the archive decisions taken on them and the folder's new
+        cursor in ONE transaction, so a crash at any point resumes from the last committed
+        batch with nothing lost or doubled."""
         now = datetime.now(UTC).timestamp()
         with self._transaction() as db:
             added = _insert_facts(db, (m for _uid, m in messages), folder.account, now)
+            if pending:
+                _insert_pending(db, pending, now)
             db.executemany(
                 "INSERT OR REPLACE INTO locations VALUES (?,?,?,?,?)",
                 (
@@ -405,6 +447,62 @@ class SqliteStore:
                 (message_id,),
             )
         ]
+
+    # -- archive work and head ------------------------------------------------------------
+
+    def add_pending_archive(self, pending: Sequence[PendingArchive]) -> None:
+        with self._transaction() as db:
+            _insert_pending(db, pending, datetime.now(UTC).timestamp())
+
+    def pending_archive(self, account: str, folder: str | None = None) -> list[PendingArchive]:
+        """Archive decisions of ``account`` (of one ``folder``) not carried out yet."""
+        rows = self._db.execute(
+            "SELECT message_id, account, folder, role, uidvalidity, uid, key, client, phrase, "
+            "excerpt, rule, received_ts FROM archive_pending WHERE account = ? "
+            "AND (? IS NULL OR folder = ?) ORDER BY created_at, folder, uid",
+            (account, folder, folder),
+        ).fetchall()
+        return [
+            PendingArchive(
+                str(mid), FolderRef(str(acct), str(folder), str(role)), int(valid), int(uid),
+                str(key), str(client), str(phrase), str(excerpt), str(rule), _dt(received),
+            )
+            for mid, acct, folder, role, valid, uid, key, client, phrase, excerpt, rule, received
+            in rows
+        ]  # fmt: skip
+
+    def archive_done(self, message_ids: Iterable[str]) -> None:
+        with self._transaction() as db:
+            db.executemany(
+                "DELETE FROM archive_pending WHERE message_id = ?", ((m,) for m in message_ids)
+            )
+
+    def archive_failed(self, message_id: str, error: str, *, give_up_after: int) -> bool:
+        """Count a failed attempt; True (and the decision dropped) after ``give_up_after``."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE archive_pending SET attempts = attempts + 1, last_error = ? "
+                "WHERE message_id = ?",
+                (error[:300], message_id),
+            )
+            gone = db.execute(
+                "DELETE FROM archive_pending WHERE message_id = ? AND attempts >= ?",
+                (message_id, give_up_after),
+            ).rowcount
+        return bool(gone)
+
+    def archive_head(self, root: str) -> tuple[int, str] | None:
+        row = self._db.execute(
+            "SELECT seq, entry_hash FROM archive_head WHERE root = ?", (root,)
+        ).fetchone()
+        return (int(row[0]), str(row[1])) if row else None
+
+    def set_archive_head(self, root: str, seq: int, entry_hash: str) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO archive_head VALUES (?, ?, ?, ?)",
+                (root, seq, entry_hash, datetime.now(UTC).timestamp()),
+            )
 
     # -- acknowledgements and sync status ------------------------------------------------
 

@@ -1,18 +1,22 @@
-"""Agreement archive use cases: the sync hook, ``archive add/list/verify/export``.
+"""Agreement archive use cases: the sync's archiver, ``archive add/list/verify/export/
+reject``, the $RwAgreement / $RwNotAgreement catch-up and the DKIM retry.
 
 The store keeps header facts only, so detection runs where the bytes are: the sync hands
-every parsed message (header + first 2 KB of text) to ``AgreementWatcher.consider``, which
-fetches the full original (``BODY.PEEK[]``) only for a detected agreement or a message the
-user marked with the ``$RwAgreement`` keyword.
+every parsed message (header + first 2 KB of text) to ``AgreementWatcher.decide``, ONCE;
+a positive decision is stored with the batch's facts (same transaction), and after the
+folder's stream ``drain`` fetches the originals by UID set (``BODY.PEEK[]``) and archives
+them per batch. A crash anywhere leaves the decisions in the store for the next run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import re
 import shutil
-from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,15 +25,26 @@ from rich.console import Console
 from rich.table import Table
 
 from responsewatch.adapters.archive import (
+    AGREEMENT,
     AGREEMENT_KEYWORD,
+    DKIM_RECHECK,
+    NOT_AGREEMENT_KEYWORD,
+    REJECTION,
     EvidenceArchive,
     LedgerEntry,
+    NewEntry,
     TxtLookup,
     VerifyResult,
+    current_agreements,
     fetch_full,
+    fetch_full_many,
+    rejections,
     system_lookup,
     tag_message,
+    verdict,
 )
+from responsewatch.adapters.archive_dkim import GuardedLookup
+from responsewatch.adapters.store import SqliteStore
 from responsewatch.app.terminal import cell
 from responsewatch.config import Settings, load_settings
 from responsewatch.core.agreements import detect_agreement
@@ -42,11 +57,12 @@ from responsewatch.core.parsing import (
 )
 from responsewatch.core.rules import ClientDirectory
 from responsewatch.core.safe_text import csv_cell
-from responsewatch.errors import ConfigError, DataError, RwError
-from responsewatch.ports import FolderRef, MailSource, RawMessage
+from responsewatch.errors import ConfigError, DataError, RwError, SourceUnavailable
+from responsewatch.ports import FolderRef, LedgerHead, MailSource, PendingArchive, RawMessage
 
 if TYPE_CHECKING:
     from responsewatch.app.bootstrap import App
+    from responsewatch.app.sync import SyncSink
 
 __all__ = [
     "AgreementWatcher",
@@ -55,12 +71,17 @@ __all__ = [
     "archive_add",
     "archive_export",
     "archive_list",
+    "archive_maintenance",
     "archive_new_agreements",
+    "archive_reject",
     "archive_verify",
     "digest_agreements",
     "entry_json",
     "export_archive",
     "print_entries",
+    "reject",
+    "reject_marked",
+    "retry_dkim",
     "verification_lines",
 ]
 
@@ -71,8 +92,14 @@ KEYWORD_PHRASE = f"keyword:{AGREEMENT_KEYWORD}"
 _FILENAME = re.compile(r"""(?i)\b(?:file)?name\*?=\s*(?:"([^"]{1,300})"|([^\s;"]{1,300}))""")
 
 
-def open_archive(settings: Settings, lookup: TxtLookup | None = None) -> EvidenceArchive:
-    return EvidenceArchive(settings.archive_path, lookup=lookup or system_lookup)
+def open_archive(
+    settings: Settings, lookup: TxtLookup | None = None, *, head: LedgerHead | None = None
+) -> EvidenceArchive:
+    """The archive; ``head`` (the store) keeps a copy of the ledger head. DNS answers are
+    cached per archive and a dead resolver is not asked again for a minute."""
+    return EvidenceArchive(
+        settings.archive_path, lookup=GuardedLookup(lookup or system_lookup), head=head
+    )
 
 
 def _attachment_names(data: bytes) -> list[str]:
@@ -81,8 +108,13 @@ def _attachment_names(data: bytes) -> list[str]:
     return [decode_encoded_words(a or b) for a, b in _FILENAME.findall(text)]
 
 
-def _has_keyword(raw: RawMessage) -> bool:
-    return any(k.lower() == AGREEMENT_KEYWORD.lower() for k in raw.keywords)
+def _has_keyword(raw: RawMessage, keyword: str) -> bool:
+    return any(k.lower() == keyword.lower() for k in raw.keywords)
+
+
+DKIM_RETRY_AFTER = timedelta(hours=1)
+GIVE_UP_AFTER = 5  # failed attempts before a decision is dropped (message gone from server)
+ARCHIVE_BATCH = 100  # messages fetched, archived and fsynced together
 
 
 class AgreementWatcher:
@@ -100,12 +132,14 @@ class AgreementWatcher:
         self._now = now
         self._clients = ClientDirectory(settings.rules)
 
-    def decide(self, raw: RawMessage, msg: Message) -> tuple[str, str, str] | None:
-        """(client, phrase, excerpt) when ``msg`` is to be archived, else None."""
+    def decide(self, raw: RawMessage, msg: Message) -> PendingArchive | None:
+        """The archive decision on ``msg``, taken once, from the bytes the sync has."""
         sender = msg.from_addr
         client = self._clients.client_of(sender)
-        if _has_keyword(raw):  # the user's explicit choice: any sender, even automated
-            return client or sender or "", KEYWORD_PHRASE, ""
+        if _has_keyword(raw, NOT_AGREEMENT_KEYWORD):
+            return None  # the user said no before we even looked
+        if _has_keyword(raw, AGREEMENT_KEYWORD):  # the user's choice: any sender, even automated
+            return self._pending(raw, msg, client or sender or "", KEYWORD_PHRASE, "", "keyword")
         if not self._settings.archive_detect or client is None or msg.automated:
             return None
         header = split_header_block(raw.data)
@@ -115,28 +149,35 @@ class AgreementWatcher:
             attachments=_attachment_names(raw.data[header.body_offset :]),
             from_me=sender in self._settings.rules.me,
             automated=msg.automated,
+            sender=sender or "",
         )
-        return None if found is None else (client, found.phrase, found.excerpt)
+        if found is None:
+            return None
+        return self._pending(raw, msg, client, found.phrase, found.excerpt, found.rule)
+
+    def _pending(
+        self, raw: RawMessage, msg: Message, client: str, phrase: str, excerpt: str, rule: str
+    ) -> PendingArchive:
+        return PendingArchive(
+            msg.message_id, raw.folder, 0, raw.uid, raw.key, client, phrase, excerpt, rule,
+            message_time(msg, self._settings.rules.me),
+        )  # fmt: skip
 
     def consider(self, source: MailSource, raw: RawMessage, msg: Message) -> LedgerEntry | None:
-        """Archive ``msg`` if it is an agreement; the new entry, or None."""
+        """Archive ``msg`` at once if it is an agreement; the new entry, or None."""
         decision = self.decide(raw, msg)
-        if decision is None or self._archive.find(msg.message_id) is not None:
+        if decision is None or self._archive.has(msg.message_id):
             return None
-        client, phrase, excerpt = decision
-        full = fetch_full(source, raw.folder, raw.uid)
-        entry, added = self._archive.add(
-            full,
-            message_id=msg.message_id,
-            client=client,
-            phrase=phrase,
-            excerpt=excerpt,
-            received_at=message_time(msg, self._settings.rules.me),
-            now=self._now(),
-        )
+        valid = source.uidvalidity(raw.folder)
+        full = fetch_full(source, raw.folder, raw.uid, valid, raw.key)
+        added = self._archive.add_many([_new_entry(decision, full)], now=self._now())
         if added and self._settings.archive_tag_on_server:
             tag_message(source, raw.folder, raw.uid)
-        return entry if added else None
+        return added[0] if added else None
+
+    def files(self) -> WholeArchiver:
+        """The archiver of a Maildir/mbox account (``sync_files``)."""
+        return WholeArchiver(self)
 
     def hook(self, source: MailSource) -> Callable[[RawMessage, Message], None]:
         """``on_message`` for ``sync_source``: a local archive failure never stops the sync."""
@@ -153,28 +194,104 @@ class AgreementWatcher:
         """The :class:`responsewatch.app.sync.Archiver` for one folder catch-up of ``source``."""
         return DeferredArchiver(self, source)
 
+    # -- carrying out stored decisions ------------------------------------------------------
+
+    def drain(
+        self, source: MailSource, sink: SyncSink, folder: FolderRef | None = None
+    ) -> list[LedgerEntry]:
+        """Archive the stored decisions of ``source``'s account (of one ``folder``): fetched
+        by UID set, archived and fsynced per batch, then removed from the store. A crash at
+        any point leaves them in the store (the ledger dedupes what was already done)."""
+        pending = sink.pending_archive(source.name, folder.name if folder else None)
+        done = [p.message_id for p in pending if self._archive.has(p.message_id)]
+        if done:
+            sink.archive_done(done)
+        todo = [p for p in pending if not self._archive.has(p.message_id)]
+        groups: dict[tuple[str, int], list[PendingArchive]] = {}
+        for p in todo:
+            groups.setdefault((p.folder.name, p.uidvalidity), []).append(p)
+        added: list[LedgerEntry] = []
+        for group in groups.values():
+            for i in range(0, len(group), ARCHIVE_BATCH):
+                added += self._archive_batch(source, sink, group[i : i + ARCHIVE_BATCH])
+        if not added:
+            self._archive.sync_head()  # a run killed before its head copy: catch up
+        return added
+
+    def _archive_batch(
+        self, source: MailSource, sink: SyncSink, batch: Sequence[PendingArchive]
+    ) -> list[LedgerEntry]:
+        folder, valid = batch[0].folder, batch[0].uidvalidity
+        try:
+            fulls = fetch_full_many(source, folder, valid, [(p.uid, p.key) for p in batch])
+        except SourceUnavailable as exc:
+            for p in batch:
+                self._failed(sink, p, str(exc))
+            return []
+        found = [p for p in batch if p.uid in fulls]
+        for p in batch:
+            if p.uid not in fulls:
+                self._failed(sink, p, "no longer in the source")
+        added = self._archive.add_many(
+            [_new_entry(p, fulls[p.uid]) for p in found], now=self._now()
+        )
+        sink.archive_done([p.message_id for p in found])
+        if self._settings.archive_tag_on_server:
+            new = {e.message_id for e in added}
+            for p in found:
+                if p.message_id in new:
+                    tag_message(source, p.folder, p.uid)
+        return added
+
+    def _failed(self, sink: SyncSink, p: PendingArchive, why: str) -> None:
+        dropped = sink.archive_failed(p.message_id, why, give_up_after=GIVE_UP_AFTER)
+        log.warning("archive.fetch_failed", message_id=p.message_id, error=why, dropped=dropped)
+
+
+def _new_entry(p: PendingArchive, full: bytes) -> NewEntry:
+    return NewEntry(full, p.message_id, p.client, p.phrase, p.excerpt, p.rule, p.received_at)
+
+
+class WholeArchiver:
+    """File accounts: the bytes read ARE the whole message, nothing to fetch. Files are
+    re-read on every run, so a decision a crash interrupted is simply taken again."""
+
+    def __init__(self, watcher: AgreementWatcher) -> None:
+        self._watcher = watcher
+        self._items: list[NewEntry] = []
+
+    def see(self, data: bytes, msg: Message) -> None:
+        decision = self._watcher.decide(RawMessage(FolderRef("", ""), 0, data), msg)
+        if decision is not None and not self._watcher._archive.has(msg.message_id):
+            self._items.append(_new_entry(decision, data))
+
+    def flush(self) -> None:
+        items, self._items = self._items, []
+        if items:
+            try:
+                self._watcher._archive.add_many(items, now=self._watcher._now())
+            except DataError as exc:
+                log.error("archive.failed", error=str(exc))
+
 
 class DeferredArchiver:
-    """Decides while the folder streams (pure, cheap), fetches and archives after it.
-
-    A crash between a batch commit and the end of the folder's catch-up can miss an agreement
-    detected in that window; the original stays on the server, and `archive add` or the
-    $RwAgreement keyword brings it in."""
+    """Decides while the folder streams (pure, cheap; the decision goes into the store with
+    the batch), then archives the account's stored decisions once the stream is done."""
 
     def __init__(self, watcher: AgreementWatcher, source: MailSource) -> None:
         self._watcher = watcher
         self._source = source
-        self._pending: list[tuple[RawMessage, Message]] = []
 
-    def see(self, raw: RawMessage, msg: Message) -> None:
-        if self._watcher.decide(raw, msg) is not None:
-            self._pending.append((raw, msg))
+    def decide(self, raw: RawMessage, msg: Message) -> PendingArchive | None:
+        return self._watcher.decide(raw, msg)
 
-    def flush(self) -> None:
-        pending, self._pending = self._pending, []
-        hook = self._watcher.hook(self._source)
-        for raw, msg in pending:
-            hook(raw, msg)
+    def flush(self, sink: SyncSink, folder: FolderRef) -> None:
+        """The folder's decisions only: each folder's own sync (and connection) does its own,
+        so two watchers of one account never fetch the same message."""
+        try:
+            self._watcher.drain(self._source, sink, folder)
+        except (DataError, SourceUnavailable) as exc:  # stays in the store: retried next time
+            log.error("archive.failed", account=self._source.name, error=str(exc))
 
 
 # --- by Message-ID: `archive add` and the $RwAgreement catch-up --------------------------
@@ -236,11 +353,10 @@ def archive_new_agreements(
     app: App, archive: EvidenceArchive | None = None, *, lookup: TxtLookup | None = None
 ) -> list[LedgerEntry]:
     """Archive every message seen with ``$RwAgreement`` that is not archived yet."""
-    archive = archive or open_archive(app.settings, lookup)
+    archive = archive or open_archive(app.settings, lookup, head=app.store)
     added = []
-    known = {e.message_id for e in archive.entries()}
     for mid in sorted(app.store.messages_with_keyword(AGREEMENT_KEYWORD)):
-        if mid in known:
+        if archive.has(mid):
             continue
         try:
             entry, new = add_by_message_id(app, archive, mid, phrase=KEYWORD_PHRASE)
@@ -255,7 +371,8 @@ def archive_new_agreements(
 # --- list, verify, export ----------------------------------------------------------------
 
 
-def entry_json(entry: LedgerEntry) -> dict[str, Any]:
+def entry_json(entry: LedgerEntry, archive: EvidenceArchive | None = None) -> dict[str, Any]:
+    """DESIGN's ``archive list`` document; ``dkim`` is the aligned verdict."""
     return {
         "message_id": entry.message_id,
         "client": entry.client,
@@ -263,7 +380,8 @@ def entry_json(entry: LedgerEntry) -> dict[str, Any]:
         "sha256": entry.sha256,
         "received_at": entry.received_at,
         "archived_at": entry.archived_at,
-        "dkim": entry.dkim.result,
+        "dkim": archive.verdict(entry) if archive is not None else verdict(entry.dkim),
+        "dkim_domain": entry.dkim.domain,
     }
 
 
@@ -277,11 +395,14 @@ def digest_agreements(app: App, since: datetime) -> list[tuple[str, str, datetim
     """(client, phrase, received_at, message_id) archived since ``since``: the digest's
     ``AgreementSource`` (app/digest_app.py)."""
     rows = []
-    for e in EvidenceArchive(app.settings.archive_path).entries():
+    archive = EvidenceArchive(app.settings.archive_path)
+    for e in archive.entries():  # rejected entries left out
         archived = datetime.fromisoformat(e.archived_at)
         if archived >= since:
             received = datetime.fromisoformat(e.received_at) if e.received_at else archived
-            rows.append((e.client, e.phrase, received, e.message_id))
+            # The verdict rides on the phrase: the digest's row shape stays as it is.
+            shown = f"{e.phrase} · DKIM {archive.verdict(e)}"
+            rows.append((e.client, shown, received, e.message_id))
     return rows
 
 
@@ -301,13 +422,18 @@ def print_entries(entries: list[dict[str, Any]], console: Console) -> None:
     console.print(table)
 
 
-def verification_lines(result: VerifyResult) -> list[str]:
-    counts = {r: sum(e.dkim.result == r for e in result.entries) for r in ("pass", "fail", "none")}
+def verification_lines(result: VerifyResult, archive: EvidenceArchive | None = None) -> list[str]:
+    agreements = current_agreements(result.entries, include_rejected=True)
+    shown = archive.verdict if archive is not None else (lambda e: verdict(e.dkim))
+    counts = Counter(shown(e) for e in agreements)
+    verdicts = ", ".join(
+        f"{counts[v]} {v}" for v in ("pass", "pass_unaligned", "fail", "temperror", "none")
+    )
     lines = [f"warning: {w}" for w in result.warnings]
     lines.append(
-        f"{len(result.entries)} entries; DKIM at arrival: {counts['pass']} pass, "
-        f"{counts['fail']} fail, {counts['none']} none; {result.dkim_rechecked} re-verified "
-        "against the recorded keys"
+        f"{len(result.entries)} entries ({len(agreements)} agreements, "
+        f"{len(rejections(result.entries))} rejected); DKIM: {verdicts}; "
+        f"{result.dkim_rechecked} re-verified against the recorded keys"
     )
     lines.append(f"chain head: {result.head}")
     lines += [f"BROKEN {p}" for p in result.problems]
@@ -338,6 +464,7 @@ _REPORT = {
         "from_client": "client",
         "received": "reçu le",
         "dkim": "DKIM",
+        "rejected": "rejet par l'utilisateur de l'entrée",
     },
     "en": {
         "title": "Written-agreement archive verification report",
@@ -355,6 +482,7 @@ _REPORT = {
         "from_client": "client",
         "received": "received",
         "dkim": "DKIM",
+        "rejected": "rejected by the user:",
     },
 }
 INDEX_COLUMNS = (
@@ -370,6 +498,9 @@ INDEX_COLUMNS = (
     "dkim_domain",
     "dkim_selector",
     "entry_hash",
+    "kind",
+    "dkim_verdict",
+    "rejected_reason",
 )
 
 
@@ -378,7 +509,7 @@ def _file_name(entry: LedgerEntry) -> str:
     return f"{entry.seq:04d}_{safe}.eml"
 
 
-def _report(result: VerifyResult, language: str, now: datetime) -> str:
+def _report(result: VerifyResult, language: str, now: datetime, verdicts: dict[str, str]) -> str:
     order = [language, "en" if language == "fr" else "fr"] if language in _REPORT else ["en"]
     sections = []
     for lang in order:
@@ -388,10 +519,14 @@ def _report(result: VerifyResult, language: str, now: datetime) -> str:
         lines += [f"  - {p}" for p in result.problems[1:]]
         lines += ["", f"{t['head']} {result.head}", "", t["how"], ""]
         for e in result.entries:
+            if e.kind == REJECTION:
+                lines.append(f"{t['entry']} {e.seq}: {t['rejected']} {e.message_id} — {e.reason}")
+                continue
+            shown = verdict(e.dkim) if e.kind == DKIM_RECHECK else verdicts.get(e.entry_hash, "")
             lines.append(
                 f"{t['entry']} {e.seq}: {e.message_id} — {t['from_client']} {e.client} — "
                 f"« {e.phrase} » — {t['received']} {e.received_at} — {t['dkim']} "
-                f"{' '.join(x for x in (e.dkim.result, e.dkim.domain, e.dkim.selector) if x)} "
+                f"{' '.join(x for x in (shown, e.dkim.domain, e.dkim.selector) if x)} "
                 f"— sha256 {e.sha256}"
             )
             if e.dkim.key_record:
@@ -411,15 +546,21 @@ def export_archive(
     result = archive.verify()
     messages = directory / "messages"
     messages.mkdir(parents=True, exist_ok=True)
+    rejected = rejections(result.entries)
+    verdicts = {
+        e.entry_hash: archive.verdict(e)
+        for e in current_agreements(result.entries, include_rejected=True)
+    }
     with (directory / "index.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(INDEX_COLUMNS)
         for e in result.entries:
-            name = _file_name(e)
-            try:
-                shutil.copyfile(archive.object_path(e.sha256), messages / name)
-            except OSError:
-                name = ""  # missing: the report names it
+            name = _file_name(e) if e.kind == AGREEMENT else ""
+            if name:
+                try:  # never a symlink: it could copy any file of this machine into the export
+                    (messages / name).write_bytes(archive.read_object(e.sha256))
+                except OSError:
+                    name = ""  # missing or refused: the report names it
             writer.writerow(
                 csv_cell(value)
                 for value in (
@@ -435,14 +576,17 @@ def export_archive(
                     e.dkim.domain,
                     e.dkim.selector,
                     e.entry_hash,
+                    e.kind,
+                    verdicts.get(e.entry_hash, verdict(e.dkim)),
+                    rejected[e.entry_hash].reason if e.entry_hash in rejected else e.reason,
                 )
             )
-    if archive.ledger.exists():
+    if archive.ledger.exists() and not archive.ledger.is_symlink():
         shutil.copyfile(archive.ledger, directory / "ledger.jsonl")
     else:
         (directory / "ledger.jsonl").write_bytes(b"")
     (directory / "verification-report.txt").write_text(
-        _report(result, language, now), encoding="utf-8"
+        _report(result, language, now, verdicts), encoding="utf-8"
     )
     return result
 
@@ -450,25 +594,131 @@ def export_archive(
 # --- the CLI entry points (cli.py calls these with --config) -----------------------------
 
 
-def archive_list(config: Path) -> list[dict[str, Any]]:
+def archive_list(config: Path, *, include_rejected: bool = False) -> list[dict[str, Any]]:
+    """Agreements in force; ``include_rejected`` adds the rejected ones (``rejected``:
+    their reason) so that nothing the ledger holds is hidden from the user."""
     settings = load_settings(config)
-    return [entry_json(e) for e in open_archive(settings).entries()]
+    archive = open_archive(settings)
+    if not include_rejected:
+        return [entry_json(e, archive) for e in archive.entries()]
+    every = archive.all_entries()
+    rejected = rejections(every)
+    out = []
+    for e in current_agreements(every, include_rejected=True):
+        doc = entry_json(e, archive)
+        if e.entry_hash in rejected:
+            doc["rejected"] = rejected[e.entry_hash].reason
+        out.append(doc)
+    return out
+
+
+@contextlib.contextmanager
+def _head_store(settings: Settings) -> Iterator[SqliteStore | None]:
+    """The store's copy of the ledger head (read-only), when there is a store."""
+    store = None
+    if settings.store_path.exists():
+        with contextlib.suppress(DataError):
+            store = SqliteStore.open(settings.store_path, readonly=True)
+    try:
+        yield store
+    finally:
+        if store is not None:
+            store.close()
 
 
 def archive_verify(config: Path, *, lookup: TxtLookup | None = None) -> Iterable[str]:
     settings = load_settings(config)
-    archive = open_archive(settings, lookup)
-    result = archive.verify()
+    with _head_store(settings) as store:
+        archive = open_archive(settings, lookup, head=store)
+        result = archive.verify()
     _raise_if_broken(result, archive.root)
-    return verification_lines(result)
+    return verification_lines(result, archive)
 
 
 def archive_export(config: Path, directory: Path) -> Iterable[str]:
     settings = load_settings(config)
-    archive = open_archive(settings)
-    result = export_archive(archive, directory, language=settings.language, now=datetime.now(UTC))
+    with _head_store(settings) as store:
+        archive = open_archive(settings, head=store)
+        result = export_archive(
+            archive, directory, language=settings.language, now=datetime.now(UTC)
+        )
     _raise_if_broken(result, archive.root)
-    return [f"exported {len(result.entries)} entries to {directory}", *verification_lines(result)]
+    return [
+        f"exported {len(result.entries)} entries to {directory}",
+        *verification_lines(result, archive),
+    ]
+
+
+def archive_reject(config: Path, message_id: str, reason: str) -> Iterable[str]:
+    """``archive reject MESSAGE_ID --reason TEXT``: append a rejection entry."""
+    from responsewatch.app.bootstrap import bootstrap
+
+    app = bootstrap(load_settings(config))
+    try:
+        entry = reject(
+            open_archive(app.settings, head=app.store), message_id, reason, app.clock.now()
+        )
+    finally:
+        app.close()
+    return [
+        f"{entry.message_id}: rejected as entry {entry.seq} ({entry.reason}); it leaves the "
+        "digest, the metrics and `archive list` (see it with `archive list --all`)"
+    ]
+
+
+def reject(archive: EvidenceArchive, message_id: str, reason: str, now: datetime) -> LedgerEntry:
+    mid = _normalise_id(message_id)
+    if not reason.strip():
+        raise ConfigError("--reason: say why this is not an agreement (kept in the ledger)")
+    if not archive.has(mid):
+        raise ConfigError(
+            f"MESSAGE_ID {mid}: not in the archive (see `responsewatch archive list`)"
+        )
+    if archive.is_rejected(mid):
+        raise ConfigError(f"MESSAGE_ID {mid}: already rejected")
+    (entry,) = archive.add_marks(
+        [{"kind": REJECTION, "message_id": mid, "reason": reason.strip()}], now=now
+    )
+    return entry
+
+
+def reject_marked(app: App, archive: EvidenceArchive) -> list[LedgerEntry]:
+    """Reject every archived message the user marked ``$RwNotAgreement`` in their mail client."""
+    marked = app.store.messages_with_keyword(NOT_AGREEMENT_KEYWORD)
+    marks = [
+        {"kind": REJECTION, "message_id": mid, "reason": f"keyword:{NOT_AGREEMENT_KEYWORD}"}
+        for mid in sorted(marked)
+        if archive.has(mid) and not archive.is_rejected(mid)
+    ]
+    return archive.add_marks(marks, now=app.clock.now()) if marks else []
+
+
+def retry_dkim(
+    archive: EvidenceArchive, now: datetime, *, after: timedelta = DKIM_RETRY_AFTER
+) -> list[LedgerEntry]:
+    """Ask DNS again for the entries whose DKIM check met a temporary DNS failure at least
+    ``after`` ago (the key may rotate: hours, not days); each verdict is a "dkim" entry."""
+    marks = []
+    for message_id, sha, archived_at in archive.awaiting_dkim():
+        if datetime.fromisoformat(archived_at) > now - after:
+            continue
+        try:
+            raw = archive.read_object(sha)
+        except OSError:
+            continue  # verify names it
+        result = archive.check_dkim(raw)
+        if result.result != "temperror":
+            marks.append({"kind": DKIM_RECHECK, "message_id": message_id, "dkim": result})
+    return archive.add_marks(marks, now=now) if marks else []
+
+
+def archive_maintenance(app: App, archive: EvidenceArchive) -> None:
+    """After each sync: $RwNotAgreement rejections and DKIM retries; never stops the sync."""
+    for step in (lambda: reject_marked(app, archive), lambda: retry_dkim(archive, app.clock.now())):
+        try:
+            step()
+        except RwError as exc:
+            log.error("archive_maintenance_failed", error=str(exc))
 
 
 def archive_add(config: Path, message_id: str) -> Iterable[str]:
@@ -476,7 +726,8 @@ def archive_add(config: Path, message_id: str) -> Iterable[str]:
 
     app = bootstrap(load_settings(config))
     try:
-        entry, added = add_by_message_id(app, open_archive(app.settings), message_id)
+        archive = open_archive(app.settings, head=app.store)
+        entry, added = add_by_message_id(app, archive, message_id)
     finally:
         app.close()
     verb = "archived as" if added else "already archived as"

@@ -165,17 +165,24 @@ class App:
         on the way (detected, or marked $RwAgreement) go to the evidence archive."""
         from responsewatch.app.archive_app import (  # the archive app imports this module
             AgreementWatcher,
+            archive_maintenance,
             archive_new_agreements,
             open_archive,
         )
 
-        archive = open_archive(self.settings)
+        archive = open_archive(self.settings, head=self.store)
         watcher = AgreementWatcher(self.settings, archive, now=self.clock.now)
         reports: list[SyncReport] = []
         for account in self.settings.accounts:
             try:
                 if account.type in ("maildir", "mbox"):
-                    report = sync_files(account, self.store, now=self.clock.now, progress=progress)
+                    report = sync_files(
+                        account,
+                        self.store,
+                        now=self.clock.now,
+                        progress=progress,
+                        archiver=watcher.files(),
+                    )
                 else:
                     source = self._source_for(account, sources)
                     try:
@@ -201,6 +208,7 @@ class App:
             archive_new_agreements(self, archive)
         except RwError as exc:  # the archive never stops the sync
             log.error("archive_failed", error=str(exc))
+        archive_maintenance(self, archive)
         return reports
 
     def _source_for(

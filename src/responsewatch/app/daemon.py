@@ -31,11 +31,16 @@ from typing import Any
 import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from responsewatch.adapters.archive import agreements_by_client
+from responsewatch.adapters.archive import EvidenceArchive, agreements_by_client
 from responsewatch.adapters.metrics import ResponsewatchCollector, build_registry, serve_metrics
 from responsewatch.adapters.notify import NotificationCounter
 from responsewatch.adapters.store import SqliteStore
-from responsewatch.app.archive_app import AgreementWatcher, archive_new_agreements, open_archive
+from responsewatch.app.archive_app import (
+    AgreementWatcher,
+    archive_maintenance,
+    archive_new_agreements,
+    open_archive,
+)
 from responsewatch.app.bootstrap import App, SourceFactory, SystemClock, bootstrap, make_source
 from responsewatch.app.digest_app import schedule_digest
 from responsewatch.app.notify_app import NudgeService, schedule_nudges
@@ -46,8 +51,8 @@ from responsewatch.app.watch import AccountWorker, WatchTiming
 from responsewatch.config import AccountSettings, Settings, load_settings
 from responsewatch.core.models import Analysis, Message
 from responsewatch.core.subjects import clear_caches
-from responsewatch.errors import RwError
-from responsewatch.ports import Clock, Cursor, FolderRef
+from responsewatch.errors import DataError, RwError
+from responsewatch.ports import Clock, Cursor, FolderRef, PendingArchive
 
 __all__ = ["Daemon", "Snapshot", "StoreWriter", "run_daemon"]
 
@@ -97,6 +102,16 @@ class _SaveBatch:
     folder: FolderRef
     messages: tuple[tuple[int, Message], ...]
     cursor: Cursor
+    pending: tuple[PendingArchive, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """Any other store write (archive bookkeeping), its result handed back."""
+
+    fn: Callable[[SqliteStore], Any]
+    done: threading.Event
+    result: list[Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +149,7 @@ class _Flush:
     done: threading.Event
 
 
-_Request = _SaveBatch | _ResetFolder | _Keywords | _Messages | _Success | _Error | _Flush
+_Request = _SaveBatch | _ResetFolder | _Keywords | _Messages | _Success | _Error | _Flush | _Call
 
 
 class StoreWriter:
@@ -179,6 +194,12 @@ class StoreWriter:
             try:
                 if isinstance(item, _Flush):
                     item.done.set()
+                elif isinstance(item, _Call):
+                    try:
+                        if self.error is None:
+                            item.result.append(item.fn(self._store))
+                    finally:
+                        item.done.set()
                 elif self.error is None:
                     self._apply(item)
                     self.applied += 1
@@ -190,7 +211,7 @@ class StoreWriter:
     def _apply(self, item: _Request) -> None:
         store = self._store
         if isinstance(item, _SaveBatch):
-            store.save_batch(item.folder, item.messages, item.cursor)
+            store.save_batch(item.folder, item.messages, item.cursor, item.pending)
         elif isinstance(item, _ResetFolder):
             store.reset_folder(item.folder)
         elif isinstance(item, _Keywords):
@@ -226,12 +247,45 @@ class StoreWriter:
         return self._reader().cursor(folder)
 
     def save_batch(
-        self, folder: FolderRef, messages: Sequence[tuple[int, Message]], cursor: Cursor
+        self,
+        folder: FolderRef,
+        messages: Sequence[tuple[int, Message]],
+        cursor: Cursor,
+        pending: Sequence[PendingArchive] = (),
     ) -> int:
         with self._lock:
             self._cursors[folder] = cursor
-        self._queue.put(_SaveBatch(folder, tuple(messages), cursor))
+        self._queue.put(_SaveBatch(folder, tuple(messages), cursor, tuple(pending)))
         return len(messages)  # queued, not necessarily new: the writer ignores known ids
+
+    def _call(self, fn: Callable[[SqliteStore], Any], timeout: float = 60.0) -> Any:
+        call = _Call(fn, threading.Event(), [])
+        self._queue.put(call)
+        if not call.done.wait(timeout) or not call.result:
+            raise DataError(f"store {self.path}: the writer did not apply an archive update")
+        return call.result[0]
+
+    def pending_archive(self, account: str, folder: str | None = None) -> list[PendingArchive]:
+        self.flush()  # the decisions this thread queued must be visible to its reader
+        return self._reader().pending_archive(account, folder)
+
+    def archive_done(self, message_ids: Iterable[str]) -> None:
+        ids = tuple(message_ids)
+        self._call(lambda store: store.archive_done(ids))
+
+    def archive_failed(self, message_id: str, error: str, *, give_up_after: int) -> bool:
+        return bool(
+            self._call(
+                lambda store: store.archive_failed(message_id, error, give_up_after=give_up_after)
+            )
+        )
+
+    def archive_head(self, root: str) -> tuple[int, str] | None:
+        self.flush()
+        return self._reader().archive_head(root)
+
+    def set_archive_head(self, root: str, seq: int, entry_hash: str) -> None:
+        self._call(lambda store: store.set_archive_head(root, seq, entry_hash))
 
     def reset_folder(self, folder: FolderRef) -> None:
         with self._lock:
@@ -297,6 +351,8 @@ class Daemon:
         # account -> 1 while its synced mail shows none of mine (sent_check: Sent not read).
         self.sent_missing: dict[str, int] = {}
         self._sent_reads: dict[str, tuple[list[str], list[str]]] = {}
+        self._files_watcher: AgreementWatcher | None = None
+        self._archive: EvidenceArchive | None = None
 
     def start(self) -> None:
         s = self.settings
@@ -305,7 +361,10 @@ class Daemon:
         # The App's own connection is only read (recompute); the writer is the one writer.
         self.app = bootstrap(s, clock=self.clock, source_factory=self._factory)
         self._serve_metrics()
-        watcher = AgreementWatcher(s, open_archive(s), now=self.clock.now)
+        # One archive for every thread: its index is read once, then only what is appended.
+        self._archive = open_archive(s, head=self.writer)
+        watcher = AgreementWatcher(s, self._archive, now=self.clock.now)
+        self._files_watcher = watcher
         now = datetime.now(UTC)
         # Jobs first run "now", but start() comes after the workers and the digest App: with
         # APScheduler's default 1 s grace a slow start would skip those first runs entirely.
@@ -419,7 +478,9 @@ class Daemon:
     def _archive_marked(self) -> None:
         app = bootstrap(self.settings, clock=self.clock, source_factory=self._factory)
         try:
-            added = archive_new_agreements(app)
+            archive = self._archive or open_archive(self.settings, head=self.writer)
+            added = archive_new_agreements(app, archive)
+            archive_maintenance(app, archive)
         finally:
             app.close()
         if added:
@@ -429,7 +490,11 @@ class Daemon:
         assert self.writer is not None
         try:
             report = sync_files(
-                account, self.writer, now=self.clock.now, should_stop=self.stop_event.is_set
+                account,
+                self.writer,
+                now=self.clock.now,
+                should_stop=self.stop_event.is_set,
+                archiver=self._files_watcher.files() if self._files_watcher else None,
             )
         except RwError as exc:
             kind = type(exc).__name__

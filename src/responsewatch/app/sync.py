@@ -24,7 +24,7 @@ from responsewatch.core.forged import AUTH_FAIL
 from responsewatch.core.models import Message
 from responsewatch.core.parsing import parse_message
 from responsewatch.errors import DataError, RwError, SourceUnavailable
-from responsewatch.ports import Cursor, FolderRef, MailSource, RawMessage
+from responsewatch.ports import Cursor, FolderRef, MailSource, PendingArchive, RawMessage
 
 __all__ = [
     "KEYWORD_PREFIX",
@@ -51,10 +51,20 @@ class SyncSink(Protocol):
     def cursor(self, folder: FolderRef) -> Cursor | None: ...
 
     def save_batch(
-        self, folder: FolderRef, messages: Sequence[tuple[int, Message]], cursor: Cursor
+        self,
+        folder: FolderRef,
+        messages: Sequence[tuple[int, Message]],
+        cursor: Cursor,
+        pending: Sequence[PendingArchive] = (),
     ) -> int: ...
 
     def reset_folder(self, folder: FolderRef) -> None: ...
+
+    def pending_archive(self, account: str, folder: str | None = None) -> list[PendingArchive]: ...
+
+    def archive_done(self, message_ids: Iterable[str]) -> None: ...
+
+    def archive_failed(self, message_id: str, error: str, *, give_up_after: int) -> bool: ...
 
     def add_keywords(self, items: Iterable[tuple[str, str]], at: datetime) -> int: ...
 
@@ -81,11 +91,20 @@ Progress = Callable[[int], None]
 
 
 class Archiver(Protocol):
-    """The agreement archive's view of a sync: it *sees* each parsed message while the folder
-    streams, and fetches/archives what it kept once the stream is done (``flush``), when the
-    connection is free again (a FETCH cannot be interleaved with a pipelined stream)."""
+    """The agreement archive's view of a sync: it *decides* on each parsed message while the
+    folder streams (the decision is stored with the batch's facts, in the same transaction),
+    and carries out the account's stored decisions once the stream is done (``flush``), when
+    the connection is free again (a FETCH cannot be interleaved with a pipelined stream)."""
 
-    def see(self, raw: RawMessage, msg: Message) -> None: ...
+    def decide(self, raw: RawMessage, msg: Message) -> PendingArchive | None: ...
+
+    def flush(self, sink: SyncSink, folder: FolderRef) -> None: ...
+
+
+class WholeArchiver(Protocol):
+    """The archive's view of a file account: each message is whole already."""
+
+    def see(self, data: bytes, msg: Message) -> None: ...
 
     def flush(self) -> None: ...
 
@@ -164,6 +183,7 @@ def sync_folder(
     last_uid = cursor.last_uid if cursor else 0
     batch: list[tuple[int, Message]] = []
     keywords: list[tuple[str, str]] = []
+    pending: list[PendingArchive] = []
     for raw in source.fetch_since(folder, cursor):
         msg = parse_message(
             raw.data, internaldate=raw.internaldate, provider_thread=raw.provider_thread
@@ -178,26 +198,38 @@ def sync_folder(
             batch.append((raw.uid, msg))
             keywords.extend((msg.message_id, kw) for kw in _ours(raw))
             if archiver is not None:
-                archiver.see(raw, msg)
+                decision = archiver.decide(raw, msg)
+                if decision is not None:
+                    pending.append(_located(decision, uidvalidity))
         last_uid = max(last_uid, raw.uid)
         if len(batch) >= size:
             cur = Cursor(uidvalidity, last_uid, old_modseq, token())
-            report.added += _commit(store, folder, batch, keywords, cur, now)
+            report.added += _commit(store, folder, batch, keywords, cur, now, pending)
             report.keywords += len(keywords)
             if progress:
                 progress(len(batch))
-            batch, keywords = [], []
+            batch, keywords, pending = [], [], []
             if should_stop():
                 report.stopped = True
                 return None
-    if archiver is not None:
-        archiver.flush()
     final = Cursor(uidvalidity, last_uid, status.highest_modseq, token())
-    report.added += _commit(store, folder, batch, keywords, final, now)
+    report.added += _commit(store, folder, batch, keywords, final, now, pending)
     report.keywords += len(keywords)
     if progress and batch:
         progress(len(batch))
+    if archiver is not None:
+        # Also finishes what an earlier, interrupted run decided (stored, so never lost).
+        archiver.flush(store, folder)
     return final
+
+
+def _located(decision: PendingArchive, uidvalidity: int) -> PendingArchive:
+    if decision.uidvalidity == uidvalidity:
+        return decision
+    return PendingArchive(
+        decision.message_id, decision.folder, uidvalidity, decision.uid, decision.key,
+        decision.client, decision.phrase, decision.excerpt, decision.rule, decision.received_at,
+    )  # fmt: skip
 
 
 def _status(source: MailSource, folder: FolderRef) -> Cursor:
@@ -230,11 +262,14 @@ def _commit(
     keywords: Sequence[tuple[str, str]],
     cursor: Cursor,
     now: Callable[[], datetime],
+    pending: Sequence[PendingArchive] = (),
 ) -> int:
     # Keywords first: a crash between the two writes re-fetches the batch (keywords are
     # INSERT OR IGNORE), whereas the other order would lose them for good.
     if keywords:
         store.add_keywords(keywords, now())
+    if pending:
+        return store.save_batch(folder, batch, cursor, pending)
     return store.save_batch(folder, batch, cursor)
 
 
@@ -319,8 +354,10 @@ def sync_files(
     batch_size: int = 2000,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    archiver: WholeArchiver | None = None,
 ) -> SyncReport:
-    """Maildir/mbox accounts: re-read the files; known Message-IDs are ignored."""
+    """Maildir/mbox accounts: re-read the files; known Message-IDs are ignored. The bytes
+    are whole messages: ``archiver`` sees each and archives after each batch commit."""
     report = SyncReport(account.name, folders=[account.path])
     stats = ReadStats()
     batch: list[Message] = []
@@ -332,8 +369,12 @@ def sync_files(
                 stats.skip(item.origin, "no header")
                 continue
             batch.append(msg)
+            if archiver is not None:
+                archiver.see(item.data, msg)
             if len(batch) >= batch_size:
                 report.added += store.add_messages(batch, account=account.name)
+                if archiver is not None:
+                    archiver.flush()
                 if progress:
                     progress(len(batch))
                 batch = []
@@ -341,6 +382,8 @@ def sync_files(
                     report.stopped = True
                     return report
         report.added += store.add_messages(batch, account=account.name)
+        if archiver is not None:
+            archiver.flush()
         if progress and batch:
             progress(len(batch))
     except DataError:
