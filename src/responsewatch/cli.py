@@ -286,6 +286,64 @@ def archive_add(
 
 
 @app.command()
+def init(
+    config: ConfigOpt,
+    email: Annotated[str | None, typer.Option("--email", help="Your e-mail address.")] = None,
+    imap_host: Annotated[
+        str | None, typer.Option("--imap-host", help="IMAP server (skips discovery).")
+    ] = None,
+    imap_port: Annotated[int | None, typer.Option("--imap-port", help="IMAP port.")] = None,
+    tls: Annotated[
+        str | None, typer.Option("--tls", help="implicit | starttls | none-loopback-only.")
+    ] = None,
+    username: Annotated[str | None, typer.Option("--username", help="Login name.")] = None,
+    ca_file: Annotated[
+        str | None, typer.Option("--ca-file", help="Trust this CA (self-signed server).")
+    ] = None,
+    password_env: Annotated[
+        str | None, typer.Option("--password-env", help="Variable holding the password.")
+    ] = None,
+    password_command: Annotated[
+        str | None, typer.Option("--password-command", help="Command printing the password.")
+    ] = None,
+    password_file: Annotated[
+        str | None, typer.Option("--password-file", help="File holding the password (0600).")
+    ] = None,
+    clients_from_sent: Annotated[
+        int, typer.Option("--clients-from-sent", help="Top N correspondents proposed as clients.")
+    ] = 5,
+    yes: Annotated[bool, typer.Option("--yes", help="Accept every proposal: no prompts.")] = False,
+    language: Annotated[str | None, typer.Option("--language", help="fr | en.")] = None,
+    timezone: Annotated[str | None, typer.Option("--timezone", help="IANA time zone.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing config.")] = False,
+) -> None:
+    """Discover your account, log in, propose clients from Sent mail, write a checked config."""
+    with cli_errors():
+        from responsewatch.app.init_app import InitOptions, RichAnswers, YesAnswers, run_init
+
+        opts = InitOptions(
+            config=config,
+            email=email,
+            imap_host=imap_host,
+            imap_port=imap_port,
+            tls=tls,
+            username=username,
+            ca_file=ca_file,
+            password_env=password_env,
+            password_command=password_command,
+            password_file=password_file,
+            clients_from_sent=clients_from_sent,
+            yes=yes,
+            language=language,
+            timezone=timezone,
+            force=force,
+        )
+        console = Console(soft_wrap=True, highlight=False)
+        answers = YesAnswers() if yes else RichAnswers(console)
+        raise typer.Exit(run_init(opts, console, answers))
+
+
+@app.command()
 def version() -> None:
     """Print the version."""
     out.print(f"responsewatch {__version__}")
