@@ -120,7 +120,8 @@ PRESETS: tuple[Preset, ...] = (
     Preset(
         "gmx", "GMX", "imap.gmx.net", 993, "implicit",
         ("gmx.de", "gmx.net", "gmx.at", "gmx.ch", "gmx.com", "gmx.fr"), ("gmx.net",),
-        secret_help="GMX: first allow IMAP in the web mail: Settings > POP3 & IMAP > "
+        secret_help="GMX: first allow IMAP in the web mail (https://www.gmx.net): Settings > "
+        "POP3 & IMAP > "
         "'Allow access via POP3 and IMAP'; then use your GMX password (or an app password "
         "when two-factor sign-in is on).",
     ),
@@ -259,10 +260,11 @@ def _mx_preset(mx_hosts: Sequence[str]) -> Preset | None:
 def _srv(resolver: Resolver, domain: str, email: str, steps: list[str]) -> Found | None:
     for service, tls in (("_imaps._tcp", "implicit"), ("_imap._tcp", "starttls")):
         name = f"{service}.{domain}"
+        # "." is RFC 2782's "service not available here"; names may come fully qualified.
         records = [
-            r
+            SrvRecord(r.priority, r.weight, r.port, r.target.rstrip("."))
             for r in resolver.srv(name)
-            if r.target not in ("", ".") and _HOST.match(r.target) and 0 < r.port < 65536
+            if _HOST.match(r.target.rstrip(".")) and 0 < r.port < 65536
         ]
         if not records:
             steps.append(f"SRV {name}: no record")
