@@ -343,6 +343,29 @@ def init(
         raise typer.Exit(run_init(opts, console, answers))
 
 
+oauth_app = typer.Typer(help="OAuth sign-in for IMAP (Microsoft 365, Gmail).", no_args_is_help=True)
+app.add_typer(oauth_app, name="oauth")
+
+
+@oauth_app.command("login")
+def oauth_login(
+    config: ConfigOpt,
+    account: Annotated[str, typer.Option("--account", help="Account name in the config.")],
+    no_browser: Annotated[
+        bool, typer.Option("--no-browser", help="Print the address, do not open a browser.")
+    ] = False,
+) -> None:
+    """Sign an account in once (device code or browser); tokens are cached 0600."""
+    with cli_errors():
+        import webbrowser
+
+        from responsewatch.app.init_app import oauth_login_command
+
+        opener = None if no_browser else webbrowser.open
+        for line in oauth_login_command(config, account, out, open_browser=opener):
+            out.print(line, highlight=False)
+
+
 @app.command()
 def version() -> None:
     """Print the version."""

@@ -34,7 +34,7 @@ from responsewatch.core.parsing import parse_message
 from responsewatch.errors import AuthFailed, ConfigError
 from responsewatch.ports import Cursor, FolderRef
 
-__all__ = ["Answers", "InitOptions", "RichAnswers", "YesAnswers", "run_init"]
+__all__ = ["Answers", "InitOptions", "RichAnswers", "YesAnswers", "oauth_login_command", "run_init"]
 
 SCAN_DAYS = 90
 SCAN_MAX_MESSAGES = 5000  # the newest Sent messages read at most: bounds the scan's time
@@ -587,3 +587,38 @@ def run_init(
         highlight=False,
     )
     return code
+
+
+def oauth_login_command(
+    config: Path,
+    account_name: str,
+    console: Console,
+    *,
+    open_browser: Callable[[str], object] | None = None,
+) -> list[str]:
+    """``oauth login``: sign ACCOUNT in once (device code or browser); tokens cached 0600."""
+    from responsewatch.adapters.oauth_tokens import oauth_login
+    from responsewatch.config import load_settings
+
+    settings = load_settings(config)
+    account = next((a for a in settings.accounts if a.name == account_name), None)
+    if account is None:
+        names = ", ".join(a.name for a in settings.accounts) or "none"
+        raise ConfigError(f"--account {account_name!r}: no such account (accounts: {names})")
+    oauth = account.secret.oauth2
+    if not oauth or not oauth.get("provider"):
+        raise ConfigError(
+            f'accounts[{account_name}].oauth2: set oauth2 = {{ provider = "microsoft" | '
+            '"google", client_id = "..." } to sign in with OAuth'
+        )
+
+    def show(text: str) -> None:
+        if text.startswith("http"):
+            console.print("Open this address in a browser and sign in:", highlight=False)
+        console.print(text, highlight=False, soft_wrap=True)
+
+    cache = oauth_login(account_name, oauth, show, open_browser=open_browser)
+    return [
+        f"signed in: tokens cached in {cache} (0600), refreshed silently from now on",
+        f"next: responsewatch check --config {config}",
+    ]
