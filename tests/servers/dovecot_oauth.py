@@ -33,7 +33,8 @@ class OAuthDovecot(Dovecot):
         )
         text = text.replace(
             "passdb {\n",
-            f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {ext}\n}}\n"
+            "passdb {\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n"
+            f"  args = {ext}\n}}\n"
             "passdb {\n  mechanisms = plain login\n",
             1,
         )
