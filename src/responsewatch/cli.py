@@ -316,6 +316,12 @@ def init(
     language: Annotated[str | None, typer.Option("--language", help="fr | en.")] = None,
     timezone: Annotated[str | None, typer.Option("--timezone", help="IANA time zone.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing config.")] = False,
+    oauth: Annotated[
+        str | None, typer.Option("--oauth", help="google | microsoft: XOAUTH2, no password.")
+    ] = None,
+    oauth_client_id: Annotated[
+        str | None, typer.Option("--oauth-client-id", help="Your OAuth app's client id.")
+    ] = None,
 ) -> None:
     """Discover your account, log in, propose clients from Sent mail, write a checked config."""
     with cli_errors():
@@ -337,6 +343,8 @@ def init(
             language=language,
             timezone=timezone,
             force=force,
+            oauth=oauth,
+            oauth_client_id=oauth_client_id,
         )
         console = Console(soft_wrap=True, highlight=False)
         answers = YesAnswers() if yes else RichAnswers(console)

@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Iterator
+import tomllib
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -18,7 +20,7 @@ from tests.servers.dovecot_oauth import OAuthDovecot
 from typer.testing import CliRunner
 
 from responsewatch.adapters.oauth_tokens import GoogleTokens, oauth_settings
-from responsewatch.app.init_app import oauth_login_command
+from responsewatch.app.init_app import InitOptions, YesAnswers, oauth_login_command, run_init
 from responsewatch.cli import app
 from responsewatch.errors import AuthFailed
 
@@ -155,3 +157,39 @@ def test_login_answer_with_a_wrong_state_is_refused(
     with pytest.raises(AuthFailed, match="does not match"):
         GoogleTokens(s).login(lambda _url: None, open_browser=forged_browser, wait_s=10)
     assert not (tmp_path / "c.json").exists()
+
+
+def test_init_with_oauth_signs_in_and_writes_a_passwordless_config(
+    oauth_server: tuple[FakeOAuth, OAuthDovecot], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake, server = oauth_server
+    user = server.add_user()
+    fake.username = user.name
+    monkeypatch.setenv("HOME", str(tmp_path))
+    calls: list[dict[str, Any]] = []
+
+    def sign_in(account: str, oauth: Mapping[str, Any], show: Callable[[str], None]) -> None:
+        calls.append(dict(oauth))
+        endpoints = {"auth_url": fake.base + "/auth", "token_url": fake.base + "/token"}
+        GoogleTokens(oauth_settings(account, {**oauth, **endpoints})).login(
+            show, open_browser=browser, wait_s=10
+        )
+
+    config = tmp_path / "rw.toml"
+    opts = InitOptions(
+        config=config, email="claire@martin-conseil.fr", imap_host=HOST,
+        imap_port=server.imap_port, tls="none-loopback-only", username=user.name,
+        oauth="google", oauth_client_id="cid-123", yes=True, language="fr",
+        timezone="Europe/Paris",
+    )  # fmt: skip
+    out = tmp_path / "out.txt"
+    with out.open("w") as fh:
+        code = run_init(opts, Console(file=fh, width=200), YesAnswers(), sign_in=sign_in)
+    assert code == 0, out.read_text()
+    assert calls == [{"provider": "google", "client_id": "cid-123"}]
+    raw = tomllib.loads(config.read_text())
+    assert raw["accounts"][0]["oauth2"] == {"provider": "google", "client_id": "cid-123"}
+    assert not {"password_file", "password_env", "password_command"} & set(raw["accounts"][0])
+    token = json.loads((tmp_path / ".local/share/responsewatch/oauth-main.json").read_text())
+    assert token["access_token"] not in out.read_text() + config.read_text()
+    assert "ok account main: will read INBOX" in out.read_text()

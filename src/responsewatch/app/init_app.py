@@ -13,7 +13,7 @@ import os
 import re
 import tempfile
 import tomllib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -62,6 +62,8 @@ class InitOptions:
     language: str | None = None
     timezone: str | None = None
     force: bool = False
+    oauth: str | None = None  # "google" | "microsoft": XOAUTH2 instead of a password
+    oauth_client_id: str | None = None
 
 
 class Answers(Protocol):
@@ -214,8 +216,14 @@ def _secret_choice(
     if preset is not None and preset.ca_hint:
         console.print(preset.ca_hint, highlight=False)
     given = [x for x in (opts.password_env, opts.password_command, opts.password_file) if x]
+    if opts.oauth or opts.oauth_client_id:
+        given.append("oauth")
     if len(given) > 1:
-        raise ConfigError("give only one of --password-env, --password-command, --password-file")
+        raise ConfigError(
+            "give only one of --password-env, --password-command, --password-file, --oauth"
+        )
+    if opts.oauth or opts.oauth_client_id:
+        return _oauth_secret(opts, opts.oauth or (preset.oauth if preset else None), ask)
     if opts.password_env:
         if not _ENV_NAME.match(opts.password_env):
             raise ConfigError(f"--password-env {opts.password_env!r}: not a variable name")
@@ -235,8 +243,12 @@ def _secret_choice(
         "secret-tool lookup service responsewatch",
         highlight=False,
     )
+    kinds = "file | env | command" + (" | oauth" if preset and preset.oauth else "")
+    default_kind = "oauth" if preset and preset.oauth == "microsoft" else "file"
     while True:
-        kind = ask.text("Secret storage (file | env | command)", "file").lower()
+        kind = ask.text(f"Secret storage ({kinds})", default_kind).lower()
+        if kind == "oauth" and preset and preset.oauth:
+            return _oauth_secret(opts, preset.oauth, ask)
         if kind == "env":
             name = ask.text("Environment variable name", "RESPONSEWATCH_PASSWORD")
             if _ENV_NAME.match(name):
@@ -253,6 +265,22 @@ def _secret_choice(
             console.print("answer file, env or command")
 
 
+def _oauth_secret(opts: InitOptions, provider: str | None, ask: Answers) -> _Secret:
+    if provider not in ("google", "microsoft"):
+        raise ConfigError(f"--oauth {provider!r}: must be google or microsoft")
+    client_id = opts.oauth_client_id or ask.text(
+        "OAuth client id (your app registration's; see the README)"
+    )
+    table: dict[str, str] = {"provider": provider, "client_id": client_id}
+    if provider == "microsoft":
+        table["tenant"] = "organizations"
+    elif not opts.yes:
+        command = ask.text("Command printing the OAuth client secret (blank: none)", "")
+        if command:
+            table["client_secret_command"] = command
+    return _Secret(SecretRef(oauth2=table))
+
+
 def _login(
     account: AccountSettings,
     secret: _Secret,
@@ -265,8 +293,9 @@ def _login(
     key = f"accounts[{account.name}]"
     for attempt in range(1, LOGIN_ATTEMPTS + 1):
         settings = replace(account, secret=secret.ref)
-        value = secret.value(key)
-        imap = replace(imap_account(settings), secret=_constant(value), fetch_body_bytes=0)
+        imap = replace(imap_account(settings), fetch_body_bytes=0)
+        if not secret.ref.oauth2:  # OAuth: the token cache `oauth login` just filled
+            imap = replace(imap, secret=_constant(secret.value(key)))
 
         def source(imap: Any = imap) -> ImapMailSource:
             return ImapMailSource(imap, connect=connect)
@@ -285,6 +314,25 @@ def _login(
         console.print(f"[green]logged in[/] as {account.username}", highlight=False)
         return folders, secret, source
     raise AssertionError("unreachable")
+
+
+def _sign_in(
+    account: str,
+    oauth: Mapping[str, Any],
+    console: Console,
+    sign_in: Callable[[str, Mapping[str, Any], Callable[[str], None]], object] | None,
+) -> None:
+    def show(text: str) -> None:
+        console.print(text, highlight=False, soft_wrap=True)
+
+    if sign_in is not None:
+        sign_in(account, oauth, show)
+        return
+    import webbrowser
+
+    from responsewatch.adapters.oauth_tokens import oauth_login
+
+    oauth_login(account, oauth, show, open_browser=webbrowser.open)
 
 
 def _constant(value: str) -> Callable[[], str]:
@@ -406,6 +454,8 @@ def render_config(
         else f"password_command = {_q(secret.command)}"
         if secret.command
         else f"password_file = {_q(secret.file)}"
+        if secret.file
+        else ""
     )
     lines = [
         "# responsewatch configuration, written by `responsewatch init`.",
@@ -459,7 +509,8 @@ def render_config(
     ]
     if secret.oauth2:
         inner = ", ".join(f"{k} = {_q(v)}" for k, v in secret.oauth2.items())
-        lines[-1] = _c(f"oauth2 = {{ {inner} }}", "tokens: `responsewatch oauth login`")
+        lines[-1] = f"oauth2 = {{ {inner} }}"
+        lines.insert(-1, "# XOAUTH2: `responsewatch oauth login` signs in; tokens cached 0600.")
     ca = account.options.get("ca_file")
     if ca:
         lines.append(_c(f"ca_file = {_q(ca)}", "trust this CA (self-signed servers)"))
@@ -523,6 +574,7 @@ def run_init(
     connect: Callable[..., Any] | None = None,
     now: datetime | None = None,
     check: Callable[[Path, Console], int] | None = None,
+    sign_in: Callable[[str, Mapping[str, Any], Callable[[str], None]], object] | None = None,
 ) -> int:
     """The whole wizard; returns the exit code of the final ``check``."""
     config = opts.config.expanduser()
@@ -541,6 +593,9 @@ def run_init(
         account, preset = _settings(opts, email, console, ask, found)
     with _step(console, "2. Secret"):
         secret = _secret_choice(opts, account, preset, console, ask)
+    if secret.ref.oauth2:
+        with _step(console, "2b. OAuth sign-in"):
+            _sign_in(account.name, secret.ref.oauth2, console, sign_in)
     with _step(console, "3. Login and folders"):
         folders, secret, make_source = _login(account, secret, console, ask, interactive, connect)
         sent = _print_folders(folders, console)
