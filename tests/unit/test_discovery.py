@@ -279,3 +279,19 @@ def test_not_a_domain_looks_nothing_up() -> None:
     dns = FakeDns()
     assert discover("c@-bad-", resolver=dns).found is None and dns.asked == []
     assert isinstance(Discovery(), Discovery)
+
+
+def test_no_sent_folder_stops_with_the_fix(tmp_path: Path) -> None:
+    from responsewatch.app.init_app import _print_folders
+    from responsewatch.errors import ConfigError
+    from responsewatch.ports import FolderRef
+
+    console = Console(file=open(tmp_path / "out", "w"), width=200)  # noqa: SIM115
+    folders = [FolderRef("main", "INBOX", "inbox"), FolderRef("main", "Archive", "archive")]
+    with pytest.raises(ConfigError, match=r'folders = \["INBOX", "Sent Items"\]'):
+        _print_folders(folders, console, ["INBOX", "Archive", "Sent Items"])
+    with pytest.raises(ConfigError, match="SPECIAL-USE"):
+        _print_folders(folders, console)
+    sent = FolderRef("main", "Envoyés", "sent")
+    assert _print_folders([*folders, sent], console) == sent
+    console.file.close()

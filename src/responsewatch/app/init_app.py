@@ -339,7 +339,9 @@ def _constant(value: str) -> Callable[[], str]:
     return lambda: value
 
 
-def _print_folders(folders: Sequence[FolderRef], console: Console) -> FolderRef:
+def _print_folders(
+    folders: Sequence[FolderRef], console: Console, all_folders: Sequence[str] = ()
+) -> FolderRef:
     table = Table("folder", "role", title="Folders responsewatch will read")
     for f in folders:
         table.add_row(f.name, f.role or "-")
@@ -347,10 +349,12 @@ def _print_folders(folders: Sequence[FolderRef], console: Console) -> FolderRef:
     sent = next((f for f in folders if f.role == "sent"), None)
     if sent is not None:
         return sent
+    names = list(all_folders) or [f.name for f in folders]
+    guess = next((n for n in names if _SENT_NAMES.search(n)), "<your sent folder>")
     raise ConfigError(
-        "no folder carries the \\Sent role (SPECIAL-USE) on this server, so replies cannot be "
-        'measured; fix: write folders = ["INBOX", "<your sent folder>"] in the account '
-        "(see `responsewatch check` for the folders it lists), or mark the folder as Sent "
+        "no folder carries the \\Sent role (SPECIAL-USE) on this server, so your replies "
+        f'cannot be measured; fix: rerun init, then write folders = ["INBOX", "{guess}"] in '
+        f"the account (folders on the server: {', '.join(names)}), or mark the folder as Sent "
         "in your mail client"
     )
 
