@@ -433,7 +433,8 @@ def _q(value: object) -> str:
     # A JSON string is a valid TOML basic string (same escapes, \uXXXX for controls).
     import json
 
-    return json.dumps(str(value), ensure_ascii=False)
+    # ...except DEL, which JSON leaves raw and TOML refuses.
+    return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def _c(code: str, comment: str) -> str:
