@@ -288,7 +288,7 @@ def _login(
     ask: Answers,
     interactive: bool,
     connect: Callable[..., Any] | None,
-) -> tuple[list[FolderRef], _Secret, Callable[[], ImapMailSource]]:
+) -> tuple[list[FolderRef], list[str], _Secret, Callable[[], ImapMailSource]]:
     """Log in as ``check`` does (same adapter, same account mapping); retry a typed password."""
     key = f"accounts[{account.name}]"
     for attempt in range(1, LOGIN_ATTEMPTS + 1):
@@ -303,6 +303,9 @@ def _login(
         src = source()
         try:
             folders = src.folders()
+            # Every folder name, for the missing-Sent advice, where the adapter offers it.
+            listing = getattr(src, "server_folders", None)
+            names = list(listing()) if callable(listing) else []
         except AuthFailed as exc:
             if not (interactive and secret.typed is not None) or attempt == LOGIN_ATTEMPTS:
                 raise
@@ -312,7 +315,7 @@ def _login(
         finally:
             src.close()
         console.print(f"[green]logged in[/] as {account.username}", highlight=False)
-        return folders, secret, source
+        return folders, names, secret, source
     raise AssertionError("unreachable")
 
 
@@ -602,8 +605,10 @@ def run_init(
         with _step(console, "2b. OAuth sign-in"):
             _sign_in(account.name, secret.ref.oauth2, console, sign_in)
     with _step(console, "3. Login and folders"):
-        folders, secret, make_source = _login(account, secret, console, ask, interactive, connect)
-        sent = _print_folders(folders, console)
+        folders, names, secret, make_source = _login(
+            account, secret, console, ask, interactive, connect
+        )
+        sent = _print_folders(folders, console, names)
     me = frozenset(
         {email.lower()} | ({account.username.lower()} if "@" in account.username else set())
     )
