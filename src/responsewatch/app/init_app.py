@@ -647,8 +647,9 @@ def run_init(
         "\nNext:\n"
         f"  responsewatch sync --config {config} --once     # first backfill\n"
         f"  responsewatch report --config {config}\n"
-        f"  responsewatch run --config {config}             # the daemon (or deploy/ systemd"
-        " unit / Compose file)",
+        f"  responsewatch run --config {config}             # the daemon\n"
+        "  as a service: deploy/systemd/responsewatch.service (systemd) or "
+        "docker compose -f deploy/compose.yaml up -d (see the README, Deployment)",
         highlight=False,
     )
     return code
