@@ -356,6 +356,95 @@ def archive_reject(
 
 
 @app.command()
+def init(
+    config: ConfigOpt,
+    email: Annotated[str | None, typer.Option("--email", help="Your e-mail address.")] = None,
+    imap_host: Annotated[
+        str | None, typer.Option("--imap-host", help="IMAP server (skips discovery).")
+    ] = None,
+    imap_port: Annotated[int | None, typer.Option("--imap-port", help="IMAP port.")] = None,
+    tls: Annotated[
+        str | None, typer.Option("--tls", help="implicit | starttls | none-loopback-only.")
+    ] = None,
+    username: Annotated[str | None, typer.Option("--username", help="Login name.")] = None,
+    ca_file: Annotated[
+        str | None, typer.Option("--ca-file", help="Trust this CA (self-signed server).")
+    ] = None,
+    password_env: Annotated[
+        str | None, typer.Option("--password-env", help="Variable holding the password.")
+    ] = None,
+    password_command: Annotated[
+        str | None, typer.Option("--password-command", help="Command printing the password.")
+    ] = None,
+    password_file: Annotated[
+        str | None, typer.Option("--password-file", help="File holding the password (0600).")
+    ] = None,
+    clients_from_sent: Annotated[
+        int, typer.Option("--clients-from-sent", help="Top N correspondents proposed as clients.")
+    ] = 5,
+    yes: Annotated[bool, typer.Option("--yes", help="Accept every proposal: no prompts.")] = False,
+    language: Annotated[str | None, typer.Option("--language", help="fr | en.")] = None,
+    timezone: Annotated[str | None, typer.Option("--timezone", help="IANA time zone.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing config.")] = False,
+    oauth: Annotated[
+        str | None, typer.Option("--oauth", help="google | microsoft: XOAUTH2, no password.")
+    ] = None,
+    oauth_client_id: Annotated[
+        str | None, typer.Option("--oauth-client-id", help="Your OAuth app's client id.")
+    ] = None,
+) -> None:
+    """Discover your account, log in, propose clients from Sent mail, write a checked config."""
+    with cli_errors():
+        from responsewatch.app.init_app import InitOptions, RichAnswers, YesAnswers, run_init
+
+        opts = InitOptions(
+            config=config,
+            email=email,
+            imap_host=imap_host,
+            imap_port=imap_port,
+            tls=tls,
+            username=username,
+            ca_file=ca_file,
+            password_env=password_env,
+            password_command=password_command,
+            password_file=password_file,
+            clients_from_sent=clients_from_sent,
+            yes=yes,
+            language=language,
+            timezone=timezone,
+            force=force,
+            oauth=oauth,
+            oauth_client_id=oauth_client_id,
+        )
+        console = Console(soft_wrap=True, highlight=False)
+        answers = YesAnswers() if yes else RichAnswers(console)
+        raise typer.Exit(run_init(opts, console, answers))
+
+
+oauth_app = typer.Typer(help="OAuth sign-in for IMAP (Microsoft 365, Gmail).", no_args_is_help=True)
+app.add_typer(oauth_app, name="oauth")
+
+
+@oauth_app.command("login")
+def oauth_login(
+    config: ConfigOpt,
+    account: Annotated[str, typer.Option("--account", help="Account name in the config.")],
+    no_browser: Annotated[
+        bool, typer.Option("--no-browser", help="Print the address, do not open a browser.")
+    ] = False,
+) -> None:
+    """Sign an account in once (device code or browser); tokens are cached 0600."""
+    with cli_errors():
+        import webbrowser
+
+        from responsewatch.app.init_app import oauth_login_command
+
+        opener = None if no_browser else webbrowser.open
+        for line in oauth_login_command(config, account, out, open_browser=opener):
+            out.print(line, highlight=False)
+
+
+@app.command()
 def version() -> None:
     """Print the version."""
     out.print(f"responsewatch {__version__}")

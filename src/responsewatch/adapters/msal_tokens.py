@@ -145,7 +145,11 @@ class DeviceCodeTokens:
         *,
         prompt: Callable[[str], None] | None,
         app_factory: AppFactory | None = None,
+        scopes: tuple[str, ...] = DELEGATED_SCOPES,
+        login_hint: str = "responsewatch sync",
     ) -> None:
+        self._scopes = scopes  # Graph's Mail.Read by default; IMAP's scope for XOAUTH2
+        self._login_hint = login_hint  # the command that signs in from a terminal
         self._account = account
         self._client_id = client_id
         self._authority = authority
@@ -166,7 +170,7 @@ class DeviceCodeTokens:
             cache = self._cache.load()
             self._app = _msal_call(self._account, lambda: self._factory(cache))
         app = self._app
-        scopes = list(DELEGATED_SCOPES)
+        scopes = list(self._scopes)
         result: Mapping[str, Any] | None = None
         accounts = _msal_call(self._account, app.get_accounts)
         if accounts:
@@ -181,8 +185,8 @@ class DeviceCodeTokens:
                 why = explain_msal_error(result) if result else "no saved sign-in"
                 raise AuthFailed(
                     self._account,
-                    f"Microsoft 365 sign-in needed ({why}): run `responsewatch sync` once in a "
-                    "terminal and follow the device code instructions",
+                    f"Microsoft 365 sign-in needed ({why}): run `{self._login_hint}` once in "
+                    "a terminal and follow the device code instructions",
                 )
             flow = _msal_call(self._account, lambda: app.initiate_device_flow(scopes=scopes))
             if "user_code" not in flow:

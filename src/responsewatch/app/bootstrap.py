@@ -71,6 +71,10 @@ def oauth_token(account: AccountSettings) -> str:
     """XOAUTH2 access token from ``oauth2.token_command`` (e.g. a token-cache helper)."""
     oauth = account.secret.oauth2 or {}
     key = f"accounts[{account.name}].oauth2"
+    if oauth.get("provider"):  # tokens cached by `responsewatch oauth login`, refreshed here
+        from responsewatch.adapters.oauth_tokens import imap_token
+
+        return imap_token(account.name, oauth)
     command = oauth.get("token_command")
     if not command:
         raise ConfigError(
