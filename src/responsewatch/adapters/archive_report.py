@@ -114,6 +114,7 @@ class ReportRow:
     dkim: str
     dkim_key: str
     timestamp: str  # empty: not covered yet
+    token: str  # the covering token's file name
     rejected: str
 
 
@@ -128,12 +129,10 @@ def report_rows(
             msg = parse_message(archive.read_object(e.sha256))
             sender, subject = msg.from_addr or "", msg.subject
         covering = stamps.covering(e.seq)
-        stamp = ""
+        stamp, token = "", ""
         if covering is not None and covering.gen_time is not None:
-            stamp = (
-                f"{covering.gen_time.isoformat()} — {covering.authority} — "
-                f"tokens/{covering.token.name}"
-            )
+            stamp = f"{covering.gen_time.isoformat()} — {covering.authority}"
+            token = covering.token.name
         key = f"{e.dkim.selector}._domainkey.{e.dkim.domain}" if e.dkim.domain else ""
         if e.dkim.key_record:
             key += f" TXT {e.dkim.key_record}"
@@ -149,6 +148,7 @@ def report_rows(
                 dkim=archive.verdict(e),
                 dkim_key=key,
                 timestamp=stamp,
+                token=token,
                 rejected=rejected[e.entry_hash].reason if e.entry_hash in rejected else "",
             )
         )
@@ -253,7 +253,7 @@ def verify_script(
         "#",
         "# Run it from this folder:   bash VERIFY.txt",
         "# or copy any command below into a terminal. It needs only standard tools: bash,",
-        "# sha256sum, grep, sed, tr, cut (coreutils) and openssl (openssl ts, openssl dgst).",
+        "# sha256sum, grep, sed, cut (coreutils) and openssl (openssl ts, openssl dgst).",
         "# Each check prints OK or FAIL; the last line says whether all passed.",
         "#",
         "# How the evidence fits together:",

@@ -258,7 +258,8 @@ class Timestamper:
                     "timestamp.failed",
                     tsa=ident,
                     host=httpx.URL(url).host,
-                    error=f"{type(exc).__name__}: {str(exc)[:200]}",
+                    # httpx names the URL in its errors; it may carry credentials
+                    error=f"{type(exc).__name__}: {str(exc).replace(url, '<url>')[:200]}",
                     retry_in_s=int(wait.total_seconds()),
                 )
                 continue

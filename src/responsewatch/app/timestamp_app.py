@@ -10,7 +10,6 @@ from pathlib import Path
 import structlog
 
 from responsewatch.adapters.archive import EvidenceArchive, VerifyResult
-from responsewatch.adapters.archive_report import write_evidence
 from responsewatch.adapters.timestamps import (
     Timestamper,
     TimestampReport,
@@ -76,6 +75,8 @@ def export_evidence(
 ) -> VerifyResult:
     """The export's chain files, tokens, VERIFY.txt and PDF; returns ``result`` with the
     token checks merged."""
+    from responsewatch.adapters.archive_report import write_evidence  # jinja2, WeasyPrint
+
     merged, report = check_timestamps(settings, archive, result)
     files = {seq: name for seq, name in file_name.items() if (directory / name).is_file()}
     write_evidence(
