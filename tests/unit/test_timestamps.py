@@ -361,6 +361,14 @@ def test_export_verifies_with_standard_tools_and_fails_when_tampered(
             del doc["entry_hash"]
             (copy / "chain" / f"{n:06d}.json").write_bytes(canonical(doc))
 
+    def remove(copy: Path) -> None:  # entry 2 taken out, the rest renumbered
+        ledger = copy / "ledger.jsonl"
+        lines = ledger.read_bytes().splitlines(keepends=True)
+        ledger.write_bytes(lines[0] + lines[2])
+        (copy / "chain" / "000003.json").replace(copy / "chain" / "000002.json")
+
+    assert "FAIL  entry 2: the chain is broken here" in tampered("remove", remove)
+
     shown = tampered("rebuild", rebuild)
     assert "FAIL  entry" not in shown  # the chain is consistent again...
     assert f"FAIL  token {token}" in shown  # ...but not what the TSA signed
@@ -451,3 +459,28 @@ def test_timestamp_every_waits_but_not_beyond_it(tmp_path: Path, tsa: LocalTsa, 
     assert stamper.stamp(archive.root, now + timedelta(minutes=30)) == []
     assert len(stamper.stamp(archive.root, now + timedelta(minutes=61))) == 1
     assert os.listdir(archive.root / "timestamps") and len(list_tokens(archive.root)[0]) == 2
+
+
+def test_a_replayed_or_foreign_answer_is_not_stored(
+    stamped: tuple[Settings, EvidenceArchive], tsa: LocalTsa, key: Key
+) -> None:
+    _s, archive = stamped
+    (token,) = list_tokens(archive.root)[0]
+    old = token.path.read_bytes()
+    token.path.unlink()
+    replay = Timestamper([tsa.url], post=lambda url, query, timeout: old)  # same head, old nonce
+    with capture_logs() as logs:
+        assert replay.stamp(archive.root, T0) == []
+    assert "nonce" in logs[-1]["error"] and list_tokens(archive.root)[0] == []
+    add(archive, key, 4)  # a genuine token, but for another head
+    assert Timestamper([tsa.url], post=lambda u, q, t: old).stamp(archive.root, T0) == []
+    assert list_tokens(archive.root)[0] == []
+    # A fresh, signed answer with the right nonce, for another hash: refused too.
+    head = bytes.fromhex(archive.head()[1])
+
+    def other_hash(url: str, query: bytes, timeout: float) -> bytes:
+        return tsa.reply(query.replace(head, bytes(32))) or b""
+
+    with capture_logs() as logs:
+        assert Timestamper([tsa.url], post=other_hash).stamp(archive.root, T0) == []
+    assert "does not cover the hash sent" in logs[-1]["error"]
