@@ -484,3 +484,16 @@ def test_a_replayed_or_foreign_answer_is_not_stored(
     with capture_logs() as logs:
         assert Timestamper([tsa.url], post=other_hash).stamp(archive.root, T0) == []
     assert "does not cover the hash sent" in logs[-1]["error"]
+
+
+def test_deleted_entries_after_a_timestamp_and_a_missing_ca(
+    stamped: tuple[Settings, EvidenceArchive],
+) -> None:
+    s, archive = stamped
+    lines = archive.ledger.read_bytes().splitlines(keepends=True)
+    archive.ledger.write_bytes(b"".join(lines[:2]))
+    found = problems_of(s, archive)
+    assert any("covers entry 3 but the ledger holds 2" in p for p in found)
+    gone = dataclasses.replace(s, archive_tsa_ca_file=archive.root / "nope.pem")
+    with pytest.raises(ConfigError, match=r"archive\.tsa_ca_file"):
+        check_timestamps(gone, archive, archive.verify())

@@ -17,6 +17,7 @@ from responsewatch.adapters.timestamps import (
     verify_tokens,
 )
 from responsewatch.config import Settings
+from responsewatch.errors import ConfigError
 
 __all__ = ["check_timestamps", "export_evidence", "stamp_archive"]
 
@@ -48,6 +49,9 @@ def check_timestamps(
     settings: Settings, archive: EvidenceArchive, result: VerifyResult
 ) -> tuple[VerifyResult, TimestampReport]:
     """``result`` with the token problems and the coverage warning added."""
+    ca = settings.archive_tsa_ca_file
+    if ca is not None and not ca.is_file():
+        raise ConfigError(f"archive.tsa_ca_file: {ca} is not a readable file")
     report = verify_tokens(
         archive.root,
         result,
