@@ -236,20 +236,36 @@ def _seq_of_token(name: str) -> int:
     return int(name[:8])
 
 
+_VERIFY_INTRO: dict[str, tuple[str, ...]] = {
+    "fr": (
+        "# VERIFY.txt — vérifier cette archive sans responsewatch",
+        "#",
+        "# Depuis ce dossier :   bash VERIFY.txt",
+        "# ou copier chaque commande ci-dessous dans un terminal. Outils standard seulement :",
+        "# bash, sha256sum, grep, sed, cut (coreutils) et openssl (openssl ts, openssl dgst).",
+        "# Chaque contrôle affiche OK ou FAIL ; la dernière ligne dit si tout est correct.",
+        "#",
+        "# Principe : messages/NNNN_*.eml est chaque message tel que reçu, octet pour octet ;",
+        "# chain/NNNNNN.json est la ligne NNNNNN de ledger.jsonl sans son champ",
+        '# "entry_hash", qui est l\'empreinte SHA-256 de ce fichier ; chaque entrée contient',
+        "# l'empreinte de son message (\"sha256\") et celle de l'entrée précédente",
+        '# ("prev_hash") ; tokens/*.tsr sont les jetons d\'horodatage RFC 3161 de ces',
+        "# empreintes. Le certificat racine de l'autorité d'horodatage (tsa-ca.pem) est à",
+        "# obtenir auprès d'elle (ou de la liste de confiance de l'UE) pour s'y fier.",
+        "#",
+    ),
+}
+
+
 def verify_script(
     messages: Mapping[int, str], tokens: list[str], own_ca: bool, language: str
 ) -> str:
     """VERIFY.txt: runnable as written (``bash VERIFY.txt``); the explanations are comments.
     Names only come from ``seq``, sanitised Message-IDs and token file names (hex)."""
     ca = "-CAfile tsa-ca.pem" if own_ca else "-CApath /etc/ssl/certs"
-    fr = language == "fr"
     lines = [
-        "# VERIFY.txt — "
-        + (
-            "vérifier cette archive sans responsewatch"
-            if fr
-            else "check this archive without responsewatch"
-        ),
+        *_VERIFY_INTRO.get(language, ()),
+        "# VERIFY.txt — check this archive without responsewatch",
         "#",
         "# Run it from this folder:   bash VERIFY.txt",
         "# or copy any command below into a terminal. It needs only standard tools: bash,",
