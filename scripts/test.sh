@@ -19,6 +19,10 @@ command -v chromium >/dev/null 2>&1 || need_apt+=(chromium fonts-dejavu-core)
 command -v cyrmaster >/dev/null 2>&1 || need_apt+=(cyrus-common cyrus-admin sasl2-bin libsasl2-modules)
 command -v makeuserdb >/dev/null 2>&1 || need_apt+=(courier-authlib courier-authdaemon courier-authlib-userdb)
 dpkg -s libcourier-unicode4 libgamin0 >/dev/null 2>&1 || need_apt+=(libcourier-unicode4 libgamin0 gamin)
+# WeasyPrint (archive export's PDF) needs Pango; the export test rasterises it with pdftoppm.
+command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)
+[ -e /usr/lib/x86_64-linux-gnu/libpango-1.0.so.0 ] || [ -e /usr/lib/aarch64-linux-gnu/libpango-1.0.so.0 ] \
+  || need_apt+=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== installing system packages: ${need_apt[*]}"
   # Packages try to start their services on install; tests start their own throwaway ones.

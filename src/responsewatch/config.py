@@ -162,6 +162,10 @@ class Settings:
     archive_path: Path = field(default_factory=lambda: Path(DEFAULT_ARCHIVE).expanduser())
     archive_detect: bool = True
     archive_tag_on_server: bool = False
+    # RFC 3161 timestamps of the ledger head (adapters/timestamps.py); no URL = off.
+    archive_tsa_urls: tuple[str, ...] = ()
+    archive_tsa_ca_file: Path | None = None
+    archive_timestamp_every_s: float = 0.0
     metrics_listen: str = "127.0.0.1:9877"
     metrics_top_clients: int = 50
     digest_enabled: bool = True
@@ -251,7 +255,14 @@ _SCHEMA: dict[str, tuple[str, ...]] = {
         *sorted(_ACCOUNT_OPTIONS),
     ),
     "store": ("path",),
-    "archive": ("path", "detect", "tag_on_server"),
+    "archive": (
+        "path",
+        "detect",
+        "tag_on_server",
+        "tsa_urls",
+        "tsa_ca_file",
+        "timestamp_every",
+    ),
     "metrics": ("listen", "top_clients"),
     "daemon": ("recompute_every", "sync_every", "recompute_in_child"),
     "digest": (
@@ -749,6 +760,7 @@ def settings_from_mapping(
         archive_path=(base / Path(archive_path).expanduser()).resolve(),
         archive_detect=c.get(archive, "detect", "archive.", bool, True),
         archive_tag_on_server=c.get(archive, "tag_on_server", "archive.", bool, False),
+        **_tsa_settings(c, archive, base),
         metrics_listen=listen,
         metrics_top_clients=top,
         digest_enabled=c.get(digest, "enabled", "digest.", bool, True),
@@ -902,3 +914,26 @@ def load_settings(path: Path) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     return settings_from_mapping(raw, base=path.parent.resolve(), source=path)
+
+
+def _tsa_settings(c: _Collector, archive: Mapping[str, Any], base: Path) -> dict[str, Any]:
+    """``archive.tsa_urls`` / ``tsa_ca_file`` / ``timestamp_every`` (RFC 3161 timestamps)."""
+    urls = c.get(archive, "tsa_urls", "archive.", list, [])
+    for url in urls:
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            c.add("archive.tsa_urls", f"each must be an http:// or https:// URL, got {url!r}")
+            urls = []
+            break
+    ca = c.get(archive, "tsa_ca_file", "archive.", str, None)
+    every = c.get(
+        archive, "timestamp_every", "archive.", str, 0.0, parse_duration, ' (write e.g. "1h")'
+    )
+    if not 0 <= every <= 86400:
+        # "At least daily while entries are added": a longer wait would break that promise.
+        c.add("archive.timestamp_every", f"must be between 0s and 24h, got {every:.0f} s")
+        every = 0.0
+    return {
+        "archive_tsa_urls": tuple(urls),
+        "archive_tsa_ca_file": (base / Path(ca).expanduser()).resolve() if ca else None,
+        "archive_timestamp_every_s": float(every),
+    }

@@ -46,6 +46,7 @@ from responsewatch.adapters.archive import (
 from responsewatch.adapters.archive_dkim import GuardedLookup
 from responsewatch.adapters.store import SqliteStore
 from responsewatch.app.terminal import cell
+from responsewatch.app.timestamp_app import check_timestamps, export_evidence, stamp_archive
 from responsewatch.config import Settings, load_settings
 from responsewatch.core.agreements import detect_agreement
 from responsewatch.core.models import Message, message_time
@@ -631,17 +632,19 @@ def archive_verify(config: Path, *, lookup: TxtLookup | None = None) -> Iterable
     with _head_store(settings) as store:
         archive = open_archive(settings, lookup, head=store)
         result = archive.verify()
+        result, stamps = check_timestamps(settings, archive, result)
     _raise_if_broken(result, archive.root)
-    return verification_lines(result, archive)
+    return [*verification_lines(result, archive), *stamps.lines()]
 
 
 def archive_export(config: Path, directory: Path) -> Iterable[str]:
     settings = load_settings(config)
     with _head_store(settings) as store:
         archive = open_archive(settings, head=store)
-        result = export_archive(
-            archive, directory, language=settings.language, now=datetime.now(UTC)
-        )
+        now = datetime.now(UTC)
+        result = export_archive(archive, directory, language=settings.language, now=now)
+        names = {e.seq: f"messages/{_file_name(e)}" for e in result.entries if e.kind == AGREEMENT}
+        result = export_evidence(settings, archive, directory, result, file_name=names, now=now)
     _raise_if_broken(result, archive.root)
     return [
         f"exported {len(result.entries)} entries to {directory}",
@@ -714,7 +717,11 @@ def retry_dkim(
 
 def archive_maintenance(app: App, archive: EvidenceArchive) -> None:
     """After each sync: $RwNotAgreement rejections and DKIM retries; never stops the sync."""
-    for step in (lambda: reject_marked(app, archive), lambda: retry_dkim(archive, app.clock.now())):
+    for step in (
+        lambda: reject_marked(app, archive),
+        lambda: retry_dkim(archive, app.clock.now()),
+        lambda: stamp_archive(app.settings, archive, app.clock.now()),  # after the marks
+    ):
         try:
             step()
         except RwError as exc:
