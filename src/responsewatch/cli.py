@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from responsewatch import __version__
 from responsewatch.app import commands
@@ -56,7 +57,8 @@ def cli_errors() -> Iterator[None]:
         yield
     except RwError as exc:
         for line in str(exc).splitlines() or [type(exc).__name__]:
-            err.print(f"[bold red]error:[/] {line}", highlight=False, markup=True)
+            # Escaped: "accounts[main]" and server-given names are text, not rich markup.
+            err.print(f"[bold red]error:[/] {escape(line)}", highlight=False, markup=True)
         raise typer.Exit(exc.exit_code) from None
 
 

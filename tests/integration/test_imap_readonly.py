@@ -422,4 +422,4 @@ def test_invalid_account_settings_are_reported_together() -> None:
     with pytest.raises(ConfigError) as info:
         ImapMailSource(ImapAccount("a", "h", 0, "ssl", "u", lambda: "p", auth="basic"))
     assert len(info.value.problems) == 3
-    assert all(p.startswith("accounts.a.") for p in info.value.problems)
+    assert all(p.startswith("accounts[a].") for p in info.value.problems)

@@ -31,6 +31,7 @@ from responsewatch.adapters.imap_fetch import (
     read_direct,
 )
 from responsewatch.errors import AuthFailed, ConfigError, SourceUnavailable
+from responsewatch.netutil import account_key, is_loopback
 from responsewatch.ports import Cursor, FolderRef, RawMessage
 
 __all__ = ["IDLE_REISSUE_S", "ImapAccount", "ImapMailSource"]
@@ -39,7 +40,6 @@ log = structlog.get_logger("responsewatch.imap")
 
 TLS_MODES = ("implicit", "starttls", "none-loopback-only")
 AUTH_MODES = ("password", "xoauth2")
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 # RFC 2177 lets servers drop an IDLE after 30 min and NAT boxes often forget sooner.
 IDLE_REISSUE_S = 540.0
 # An idle_check that returns nothing this much before its timeout means the socket hit EOF.
@@ -66,14 +66,14 @@ class ImapAccount:
 
 
 def _problems(a: ImapAccount) -> list[str]:
-    key = f"accounts.{a.name}"
+    key = account_key(a.name)
     out = []
     if a.tls not in TLS_MODES:
         out.append(f"{key}.tls: {a.tls!r} is not one of {', '.join(TLS_MODES)}")
-    elif a.tls == "none-loopback-only" and a.host.lower() not in LOOPBACK_HOSTS:
+    elif a.tls == "none-loopback-only" and not is_loopback(a.host):
         out.append(
-            f"{key}.tls: 'none-loopback-only' refuses host {a.host!r} (only 127.0.0.1, ::1, "
-            'localhost); use tls = "implicit" or "starttls"'
+            f"{key}.tls: 'none-loopback-only' refuses host {a.host!r} (only localhost and "
+            'loopback addresses); use tls = "implicit" or "starttls"'
         )
     if a.auth not in AUTH_MODES:
         out.append(f"{key}.auth: {a.auth!r} is not one of {', '.join(AUTH_MODES)}")
@@ -262,7 +262,7 @@ class ImapMailSource:
             if missing:
                 raise ConfigError(
                     [
-                        f"accounts.{acct}.folders: {f!r} does not exist on the server"
+                        f"{account_key(acct)}.folders: {f!r} does not exist on the server"
                         for f in missing
                     ]
                 )

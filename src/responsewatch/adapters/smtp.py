@@ -10,7 +10,6 @@ and ``permanent`` tells the caller whether trying again later can help.
 
 from __future__ import annotations
 
-import ipaddress
 import smtplib
 import ssl
 import time
@@ -21,6 +20,7 @@ from email.message import EmailMessage
 import structlog
 
 from responsewatch.errors import AuthFailed, SourceUnavailable
+from responsewatch.netutil import is_loopback
 
 __all__ = ["Connect", "SendFailed", "SmtpAccount", "SmtpSender", "connect_smtp"]
 
@@ -62,17 +62,11 @@ class _Temporary(Exception):
         self.error = error
 
 
-def _is_loopback(host: str) -> bool:
-    if host in ("localhost", "localhost.localdomain"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def connect_smtp(account: SmtpAccount) -> smtplib.SMTP:
     """A connected, TLS-protected (except on loopback when asked) SMTP session."""
+    if account.tls not in ("implicit", "starttls") and not is_loopback(account.host):
+        # Refused before connecting: a plain-text session never reaches another machine.
+        raise SourceUnavailable(account.name, "tls = none-loopback-only needs a loopback host")
     context = account.ssl_context or ssl.create_default_context()
     if account.tls == "implicit":
         return smtplib.SMTP_SSL(
@@ -85,9 +79,6 @@ def connect_smtp(account: SmtpAccount) -> smtplib.SMTP:
         except BaseException:
             client.close()
             raise
-    elif not _is_loopback(account.host):
-        client.close()
-        raise SourceUnavailable(account.name, "tls = none-loopback-only needs a loopback host")
     return client
 
 
