@@ -16,13 +16,24 @@ command -v chromium >/dev/null 2>&1 || need_apt+=(chromium fonts-dejavu-core)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== installing system packages: ${need_apt[*]}"
   # Packages try to start their services on install; tests start their own throwaway ones.
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
-    $SUDO chmod +x /usr/sbin/policy-rc.d
+  # The policy lasts for the install only: a policy-rc.d we created is removed afterwards
+  # (also on failure), one that was already there is left alone.
+  made_policy=""
+  POLICY=${POLICY_RC_D:-/usr/sbin/policy-rc.d}  # overridable for the test of this script
+  if [ ! -e "$POLICY" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$POLICY" >/dev/null
+    $SUDO chmod +x "$POLICY"
+    made_policy=1
+    trap '$SUDO rm -f "$POLICY"' EXIT
   fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-    "${need_apt[@]}" >/dev/null
+  # Other apt users (unattended upgrades, parallel jobs) hold the lock for a while.
+  $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+    --no-install-recommends "${need_apt[@]}" >/dev/null
+  if [ -n "$made_policy" ]; then
+    $SUDO rm -f "$POLICY"
+    trap - EXIT
+  fi
 fi
 
 PY=${PYTHON:-python3}

@@ -31,8 +31,9 @@ from responsewatch.core.models import Message
 from responsewatch.core.parsing import parse_message
 from responsewatch.core.subjects import base_subject, has_reply_prefix, subject_prefixes
 from responsewatch.core.threading import build_conversations
+from tests.support import corpora
 
-CORPORA = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpora"
+CORPORA = corpora.require()  # the cases are read at collection time
 THREADING = CORPORA / "threading"
 LOCALIZED = CORPORA / "localized"
 ME = "me@example.net"
