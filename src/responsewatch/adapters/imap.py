@@ -122,6 +122,7 @@ class ImapMailSource:
         self._account = account
         self._connect = connect if connect is not None else IMAPClient
         self._client: IMAPClient | None = None
+        self._on_waiting: Callable[[], None] = _nothing
         self._selected: tuple[str, int] | None = None  # (folder name, its UIDVALIDITY)
         # A UID FETCH sent ahead (pipelining): ((folder, first uid), tag).
         self._inflight: tuple[tuple[str, int], bytes] | None = None
@@ -394,6 +395,7 @@ class ImapMailSource:
         poll_interval: float = 30.0,
         after_uid: int | None = None,
         stop: Callable[[], bool] | None = None,
+        on_waiting: Callable[[], None] | None = None,
     ) -> bool:
         """Block up to ``timeout`` s; True when new mail was signalled in ``folder``.
 
@@ -402,7 +404,10 @@ class ImapMailSource:
         this call returns True at once (else it would wait for the NEXT message).
         ``stop``: checked about every second; when true, IDLE is ended (DONE) and False
         returned. A disconnect raises ``SourceUnavailable``; reconnecting is the caller's job.
+        ``on_waiting``: called once the server has acknowledged IDLE (or the polling baseline
+        is read): mail arriving from then on is signalled. Tests wait for it, not for time.
         """
+        self._on_waiting = on_waiting or _nothing
         with self._errors():
             if b"IDLE" in self._caps():
                 return self._idle(folder, timeout, after_uid, stop or _never)
@@ -419,6 +424,7 @@ class ImapMailSource:
         deadline = time.monotonic() + timeout
         client.idle()
         idle_started = time.monotonic()
+        self._on_waiting()  # idle() returned: the server sent its "+ idling" continuation
         while True:
             now = time.monotonic()
             if now - idle_started >= IDLE_REISSUE_S:
@@ -453,6 +459,7 @@ class ImapMailSource:
         before = self.status(folder)
         if after_uid is not None and before.last_uid > after_uid:
             return True
+        self._on_waiting()
         next_poll = time.monotonic() + interval
         while (remaining := deadline - time.monotonic()) > 0 and not stop():
             time.sleep(min(_STOP_CHECK_S, remaining, max(0.0, next_poll - time.monotonic())))
@@ -492,6 +499,10 @@ class ImapMailSource:
             if uid is not None and flags is not None:
                 out[int(uid.group(1))] = keywords_of(flags.group(1))
         return sorted(out.items())
+
+
+def _nothing() -> None:
+    pass
 
 
 def _never() -> bool:
