@@ -10,7 +10,12 @@ from __future__ import annotations
 import pytest
 from tests.support.build import ME, T0, raw
 
-from responsewatch.core.classify import is_auto_reply, is_automated
+from responsewatch.core.classify import (
+    is_auto_reply,
+    is_automated,
+    is_robot_address,
+    is_thanks_only,
+)
 from responsewatch.core.parsing import parse_message
 
 CLIENT = "jean@acme.fr"
@@ -140,3 +145,39 @@ def test_auto_submitted_other_values_are_not_auto_replies() -> None:
     # auto-generated mail is automated, but it is not an out-of-office reply.
     assert not parsed("Auto-Submitted: auto-generated").auto_reply
     assert not is_auto_reply({"auto-submitted": ["no"]}, "Projet")
+
+
+# -- found by the mutation run (tests/benchmarks/mutation.py) ------------------------------
+
+
+def test_x_autorespond_alone_marks_an_auto_reply() -> None:
+    assert is_auto_reply({"x-autorespond": ["yes"]}, "Projet")
+    assert parsed("X-Autorespond: yes").auto_reply
+
+
+def test_auto_submitted_no_with_several_parameters() -> None:
+    assert not is_automated({"auto-submitted": ["No; comment=a; more=b"]}, CLIENT)
+
+
+def test_robot_local_parts_without_domain_or_with_several_tags() -> None:
+    # Bounces often come "From: MAILER-DAEMON" with no domain at all.
+    assert is_robot_address("mailer-daemon")
+    assert is_robot_address("noreply+bounce+42@acme.fr")
+    assert not is_robot_address("jean+noreply@acme.fr")
+    assert not is_robot_address(None) and not is_robot_address("")
+    assert not is_automated({}, None)  # no From at all is not a robot signal
+
+
+def test_indented_quotes_are_quotes() -> None:
+    assert is_thanks_only("Merci\n  > Avez-vous lu le document ?\n\t> et celui-ci ?")
+
+
+LONG_WROTE = "Le lundi 2 novembre 2026 à 10:00, Claire Martin <claire@martin-conseil.fr> a"
+
+
+def test_reply_header_wrapped_over_two_lines_ends_the_new_text() -> None:
+    assert is_thanks_only(f"Merci.\n{LONG_WROTE}\nécrit :\nAvez-vous reçu le document ?")
+    # ... also as the last two lines (13 words if the header were counted)
+    assert is_thanks_only(f"Merci.\n{LONG_WROTE}\nécrit :")
+    # a line that only looks like its start, followed by an ordinary line, is kept
+    assert not is_thanks_only("Merci.\nLe devis est prêt, il a\nété validé ?")
