@@ -31,7 +31,11 @@ from tests.support import corpora  # noqa: E402  (the project root first)
 # module -> the tests that state its rules (unit tests, plus the corpus tests where the
 # corpora pin answers); kept narrow so one mutant costs a second or two, not a suite run.
 SELECTION: dict[str, list[str]] = {
-    "latency": ["tests/unit/test_latency.py", "tests/unit/test_acks.py"],
+    "latency": [
+        "tests/unit/test_latency.py",
+        "tests/unit/test_acks.py",
+        "tests/unit/test_latency_fields.py",
+    ],
     "classify": [
         "tests/unit/test_classify.py",
         "tests/unit/test_classify_edges.py",
