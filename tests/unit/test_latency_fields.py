@@ -120,3 +120,34 @@ def test_a_note_to_myself_is_no_client_message() -> None:
     rules = Rules(me=frozenset({ME}))
     a = run([msg("n1", ME, [ME], at=T0)], rules)
     assert a.clients == () and a.awaiting == ()
+
+
+def test_document_totals_sla_and_per_client_counts() -> None:
+    rules = replace(RULES, sla=Sla(reply_within_s=20 * 3600.0, warn_at_s=10 * 3600.0))
+    a = run(
+        [
+            msg("c1", "jean@acme.fr", at=T0, subject="A"),
+            msg("c2", "jean@acme.fr", at=T0, subject="B"),
+            msg("c3", "jean@acme.fr", at=T0, subject="C"),
+            msg("r3", ME, ["jean@acme.fr"], at=T0 + 2 * HOUR, subject="Re: C", refs=["c3"]),
+            msg("c4", "jean@acme.fr", at=T0, subject="D"),
+            msg("r4", ME, ["jean@acme.fr"], at=T0 + 4 * HOUR, subject="Re: D", refs=["c4"]),
+            msg("u1", "jean@acme.fr", at=None, subject="E"),
+            msg("n1", "news@acme.fr", at=T0, subject="F", automated=True),
+        ],
+        rules,
+        acks={"c1": T0 + HOUR, "c2": T0 + HOUR},
+    )
+    assert (a.now, a.reply_within_seconds, a.warn_at_seconds, a.clock) == (
+        NOW,
+        20 * 3600,
+        10 * 3600,
+        "calendar",
+    )
+    assert (a.totals.messages, a.totals.conversations) == (8, 6)
+    assert (a.totals.automated, a.totals.undated) == (1, 1)
+    acme, bolt = stats(a, "acme"), stats(a, "bolt")
+    assert (acme.acknowledged, acme.replied, acme.turns, acme.client_messages) == (2, 2, 4, 5)
+    assert acme.median_business_reply_seconds == 3 * 3600
+    assert (acme.my_turns, bolt.my_turns, bolt.client_replied) == (2, 0, 0)
+    assert bolt.client_median_reply_seconds is None
