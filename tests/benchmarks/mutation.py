@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -87,7 +88,10 @@ def _results(work: Path) -> dict[str, str]:
     return found
 
 
-def run_module(module: str, budget_s: float, children: int, show: bool) -> dict[str, object]:
+def run_module(
+    module: str, budget_s: float, children: int, show: bool, only: list[str]
+) -> dict[str, object]:
+    """``only``: mutant names to (re)run, e.g. the survivors of an earlier run."""
     tests = SELECTION[module]
     with tempfile.TemporaryDirectory(prefix=f"rw-mut-{module}-") as tmp:
         work = Path(tmp)
@@ -96,22 +100,27 @@ def run_module(module: str, budget_s: float, children: int, show: bool) -> dict[
         env = {**os.environ, corpora.ENV: str(corpora.CORPORA), "PYTHONHASHSEED": "0"}
         env.pop("CI", None)
         started = time.monotonic()
+        # Its own process group: at the budget, mutmut and the test runs it forked all stop.
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mutmut", "run", "--max-children", str(children), *only],
+            cwd=work,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
         try:
-            proc = subprocess.run(
-                [sys.executable, "-m", "mutmut", "run", "--max-children", str(children)],
-                cwd=work,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=budget_s,
-                check=False,
-            )
-            tail = (proc.stdout + proc.stderr).strip().splitlines()[-3:]
-            finished = True
+            out, _ = proc.communicate(timeout=budget_s)
+            tail, finished = out.strip().splitlines()[-3:], True
         except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.communicate()
             tail, finished = ["(time budget reached: the score covers the mutants tested)"], False
         elapsed = time.monotonic() - started
         status = _results(work)
+        if only:
+            status = {n: v for n, v in status.items() if n in only}
         survivors = sorted(n for n, s in status.items() if s == "survived")
         diffs: dict[str, str] = {}
         if show:
@@ -148,10 +157,15 @@ def main() -> None:
     parser.add_argument("--children", type=int, default=1, help="parallel mutants (shared CPU)")
     parser.add_argument("--show", action="store_true", help="print each survivor's diff")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--only", type=Path, help="a file of mutant names: run just those")
     args = parser.parse_args()
+    only = args.only.read_text().split() if args.only else []
     reports = []
     for module in args.modules:
-        report = run_module(module, args.budget, args.children, args.show)
+        mine = [n for n in only if n.startswith(f"responsewatch.core.{module}.")]
+        if only and not mine:
+            continue
+        report = run_module(module, args.budget, args.children, args.show, mine)
         reports.append(report)
         print(
             f"core/{module}.py: score {report['score']}% killed "
