@@ -10,7 +10,7 @@ from tests.support.build import HOUR, ME, T0, msg
 from tests.unit.test_latency import ACME, BOLT, NOW, RULES, run, stats
 
 from responsewatch.app.pipeline import compute
-from responsewatch.core.models import Acknowledged, Awaiting, Reply, TurnState
+from responsewatch.core.models import Acknowledged, Awaiting, ClientReply, Reply, TurnState
 from responsewatch.core.rules import Rules, Sla
 
 FRIDAY_17 = T0 + 4 * 24 * HOUR + 7 * HOUR  # Friday 17:00 Paris (UTC+1)
@@ -151,3 +151,22 @@ def test_document_totals_sla_and_per_client_counts() -> None:
     assert acme.median_business_reply_seconds == 3 * 3600
     assert (acme.my_turns, bolt.my_turns, bolt.client_replied) == (2, 0, 0)
     assert bolt.client_median_reply_seconds is None
+
+
+def test_client_reply_and_mid_conversation_acknowledgement_fields() -> None:
+    messages = {
+        m.message_id: m
+        for m in [
+            msg("m1", ME, ["jean@acme.fr"], at=T0),
+            msg("c1", "jean@acme.fr", at=T0 + 5 * HOUR, refs=["m1"]),
+            msg("c2", "jean@acme.fr", at=T0 + 9 * HOUR, refs=["c1"]),
+        ]
+    }
+    a, conversations = compute(messages, RULES, now=NOW, acks={"c1": T0 + 6 * HOUR})
+    (thread,) = [c.thread_id for c in conversations]
+    assert a.client_replies == (
+        ClientReply(thread, "acme", "m1", "c1", T0, T0 + 5 * HOUR, 5 * 3600),
+    )
+    # closed when c2 arrives (not at the end of the conversation): same fields
+    assert a.acknowledged == (Acknowledged(thread, "acme", "c1", T0 + 5 * HOUR, T0 + 6 * HOUR),)
+    assert [w.message_ids for w in a.awaiting] == [("c2",)]
