@@ -48,7 +48,10 @@ SELECTION: dict[str, list[str]] = {
         "tests/unit/test_subjects.py",
         "tests/corpus/test_threading_corpus.py",
     ],
-    "business_time": ["tests/unit/test_business_time.py"],
+    "business_time": [
+        "tests/unit/test_business_time.py",
+        "tests/unit/test_business_time_edges.py",
+    ],
 }
 
 
