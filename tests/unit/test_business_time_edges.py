@@ -41,6 +41,7 @@ def test_a_boolean_is_not_a_weekday() -> None:
             {"start": time(9, tzinfo=paris(2026, 1, 1).tzinfo)},
             "business hours start/end are local wall-clock times, without a zone",
         ),
+        ({"holidays_country": "XX"}, "no public holidays known for XX: "),
         (
             {"holidays_country": "XX", "holidays_subdivision": "1"},
             "no public holidays known for XX subdivision '1': ",
