@@ -7,7 +7,7 @@ import re
 from datetime import time
 
 import pytest
-from tests.unit.test_business_time import H, clock, paris
+from tests.unit.test_business_time import ALL_DAYS, H, clock, paris
 
 
 def test_the_first_window_of_a_year_is_business_time() -> None:
@@ -53,3 +53,26 @@ def test_configuration_errors_say_exactly_what_is_wrong(
 ) -> None:
     with pytest.raises(ValueError, match="^" + re.escape(message)):
         clock(**kwargs)
+
+
+@pytest.mark.parametrize("year", [2025, 2026, 2031])
+def test_a_clock_reused_across_new_year_answers_like_a_fresh_one(year: int) -> None:
+    # The table covers whole UTC years (with a 2-day margin); a clock that first answered
+    # about mid-year must rebuild, not guess, for the days around the next and previous
+    # New Year.
+    every_day = {"days": ALL_DAYS}
+    probes = [
+        paris(y, m, d, h)
+        for y, m, days in ((year + 1, 1, range(1, 15)), (year - 1, 12, range(18, 32)))
+        for d in days
+        for h in (3, 10)
+    ]
+    for probe in probes:
+        shared = clock(**every_day)
+        assert shared.seconds_between(paris(year, 6, 1, 10), paris(year, 6, 1, 11)) == H
+        fresh = clock(**every_day)
+        assert shared.is_business_time(probe) == fresh.is_business_time(probe), probe
+        again = clock(**every_day)
+        again.is_business_time(paris(year, 6, 1, 10))
+        later = probe + (paris(2026, 1, 1, 1) - paris(2026, 1, 1, 0))
+        assert again.seconds_between(probe, later) == fresh.seconds_between(probe, later), probe
