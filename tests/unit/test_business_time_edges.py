@@ -63,9 +63,10 @@ def test_a_clock_reused_across_new_year_answers_like_a_fresh_one(year: int) -> N
     every_day = {"days": ALL_DAYS}
     probes = [
         paris(y, m, d, h)
-        for y, m, days in ((year + 1, 1, range(1, 15)), (year - 1, 12, range(18, 32)))
+        for y, m, days in ((year + 1, 1, range(1, 9)), (year - 1, 12, range(24, 32)))
         for d in days
         for h in (3, 10)
+        if h == 10 or d in (1, 31)
     ]
     for probe in probes:
         shared = clock(**every_day)
