@@ -45,6 +45,7 @@ SELECTION: dict[str, list[str]] = {
     ],
     "threading": [
         "tests/unit/test_threading.py",
+        "tests/unit/test_threading_edges.py",
         "tests/unit/test_subjects.py",
         "tests/corpus/test_threading_corpus.py",
     ],
