@@ -26,13 +26,24 @@ command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== installing system packages: ${need_apt[*]}"
   # Packages try to start their services on install; tests start their own throwaway ones.
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
-    $SUDO chmod +x /usr/sbin/policy-rc.d
+  # The policy lasts for the install only: a policy-rc.d we created is removed afterwards
+  # (also on failure), one that was already there is left alone.
+  made_policy=""
+  POLICY=${POLICY_RC_D:-/usr/sbin/policy-rc.d}  # overridable for the test of this script
+  if [ ! -e "$POLICY" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$POLICY" >/dev/null
+    $SUDO chmod +x "$POLICY"
+    made_policy=1
+    trap '$SUDO rm -f "$POLICY"' EXIT
   fi
+  # Other apt users (unattended upgrades, parallel jobs) hold the lock for a while.
   $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
     --no-install-recommends "${need_apt[@]}" >/dev/null
+  if [ -n "$made_policy" ]; then
+    $SUDO rm -f "$POLICY"
+    trap - EXIT
+  fi
 fi
 
 # Never `apt-get install cyrus-imapd` or `courier-imap`: they REMOVE dovecot-imapd
@@ -65,8 +76,11 @@ echo "== static checks"
 $PY -m ruff check src tests
 $PY -m ruff format --check src tests
 $PY -m mypy
-# import-linter's command sits next to the interpreter that installed it.
-"$(dirname "$($PY -c 'import sys; print(sys.executable)')")/lint-imports"
+# import-linter's command sits next to the interpreter that installed it (a virtualenv made
+# with --system-site-packages has it only in the system's bin: fall back to PATH).
+lint_imports="$(dirname "$($PY -c 'import sys; print(sys.executable)')")/lint-imports"
+[ -x "$lint_imports" ] || lint_imports=$(command -v lint-imports)
+"$lint_imports"
 
 echo "== tests"
 set +e

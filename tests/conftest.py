@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from typing import Any
 
 import pytest
 import structlog
@@ -10,6 +11,7 @@ import structlog
 from tests.servers.courier import Courier
 from tests.servers.cyrus import Cyrus
 from tests.servers.dovecot import Dovecot
+from tests.support import corpora
 
 
 @pytest.fixture(scope="session")
@@ -55,3 +57,23 @@ def _restore_structlog() -> Iterator[None]:
     saved = structlog.get_config()
     yield
     structlog.configure(**saved)
+
+
+def _one_corpus_skip_line(report: pytest.CollectReport | pytest.TestReport) -> None:
+    """Every skip for missing corpora gets one location, so ``-ra`` folds them into ONE
+    line saying where the corpora go (instead of one line per test and module)."""
+    longrepr = report.longrepr
+    if report.skipped and isinstance(longrepr, tuple) and "corpus tests skipped" in longrepr[2]:
+        report.longrepr = (corpora.__file__, 0, longrepr[2])
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Generator[None, Any, None]:
+    outcome = yield
+    _one_corpus_skip_line(outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, Any, None]:
+    outcome = yield
+    _one_corpus_skip_line(outcome.get_result())

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import ipaddress
 import re
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
@@ -29,6 +28,7 @@ from responsewatch.core.rules import (
     Sla,
 )
 from responsewatch.errors import ConfigError
+from responsewatch.netutil import account_key, is_loopback
 
 __all__ = [
     "AccountSettings",
@@ -283,6 +283,8 @@ _SCHEMA: dict[str, tuple[str, ...]] = {
         "password_command",
         "password_env",
         "password_file",
+        "ca_file",
+        "timeout",
     ),
     "insights": ("quiet_after",),
     "notify": (
@@ -417,13 +419,8 @@ def _secret(c: _Collector, table: Mapping[str, Any], where: str, required: bool)
     return ref
 
 
-def _is_loopback(host: str) -> bool:
-    if host in ("localhost", "localhost.localdomain"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+# Kept under its old name: callers elsewhere use it.
+_is_loopback = is_loopback
 
 
 def _rules(c: _Collector, raw: Mapping[str, Any]) -> tuple[Rules, str, str]:
@@ -557,8 +554,12 @@ def _tables(c: _Collector, raw: Any, key: str) -> Iterator[tuple[int, str, dict[
         if not isinstance(table, dict):
             c.add(f"{key}[{i}]", "must be a table")
             continue
-        c.check_keys(table, key, f"{key}[{i}].")
-        yield i, f"{key}[{i}].", table
+        # Accounts are named in every message by their name (as the adapters name them);
+        # only an unnamed table is named by its position.
+        label = table.get("name") if key == "accounts" else None
+        where = f"{account_key(label)}." if isinstance(label, str) and label else f"{key}[{i}]."
+        c.check_keys(table, key, where)
+        yield i, where, table
 
 
 def _clients(c: _Collector, raw: Any) -> tuple[ClientRule, ...]:
@@ -621,7 +622,7 @@ def _accounts(c: _Collector, raw: Any, base: Path) -> tuple[AccountSettings, ...
             c.add(
                 f"{where}tls",
                 f"'none-loopback-only' refuses host {host!r}: plain IMAP is "
-                "allowed to 127.0.0.1/::1 only; use implicit or starttls",
+                "allowed to localhost and loopback addresses only; use implicit or starttls",
             )
         port = c.get(table, "port", where, int, 993 if tls == "implicit" else 143)
         folders_raw = table.get("folders", "auto")

@@ -27,7 +27,9 @@ class WatchedSource(MailSource, Protocol):
 
     def status(self, folder: FolderRef) -> Cursor: ...
 
-    def wait_for_changes(self, folder: FolderRef, timeout: float) -> bool: ...
+    def wait_for_changes(
+        self, folder: FolderRef, timeout: float, *, on_waiting: Callable[[], None] | None = None
+    ) -> bool: ...
 
 
 class MailWorld(Protocol):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
@@ -163,14 +162,15 @@ def test_wait_for_changes_wakes_on_new_mail_and_times_out_without(world: MailWor
     assert src.wait_for_changes(inbox, 0.3) is False
     assert 0.25 < time.monotonic() - t < 3
 
-    timer = threading.Timer(0.3, world.append, ("INBOX", msg(1), T0))
-    timer.start()
-    t = time.monotonic()
-    try:
-        assert src.wait_for_changes(inbox, 10) is True
-    finally:
-        timer.join()
-    assert time.monotonic() - t < 5
+    # Delivered once the source says it is waiting (IDLE acknowledged): never missed.
+    armed: list[bool] = []
+
+    def deliver() -> None:
+        armed.append(True)
+        world.append("INBOX", msg(1), T0)
+
+    assert src.wait_for_changes(inbox, 10, on_waiting=deliver) is True
+    assert armed == [True]
     assert [r.data for r in src.fetch_since(inbox, None)] == [msg(1)]
 
 

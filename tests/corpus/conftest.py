@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "corpora"
+from tests.support import corpora as _corpora
 
 
 @pytest.fixture(scope="session")
 def corpora() -> Path:
-    # The corpora live beside the project (in CI too); their absence is a failure.
-    assert CORPORA.is_dir(), f"test corpora not found at {CORPORA}"
-    return CORPORA
+    # Located through RESPONSEWATCH_CORPORA (tests/support/corpora.py); absent: skipped,
+    # or a failure under CI=true.
+    return _corpora.require()

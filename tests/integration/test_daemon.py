@@ -97,6 +97,16 @@ class Running:
         watchers = [w for a in self.daemon.workers for w in a.watchers]
         return bool(watchers) and all(w.catch_ups >= 1 for w in watchers)
 
+    def watchers_waiting(self) -> bool:
+        """Every watcher has caught up and its server acknowledged IDLE."""
+        assert self.daemon is not None
+        watchers = [w for a in self.daemon.workers for w in a.watchers]
+        return bool(watchers) and all(w.waiting.is_set() for w in watchers)
+
+    def watcher_failures(self) -> int:
+        assert self.daemon is not None
+        return min(w.failures for a in self.daemon.workers for w in a.watchers)
+
     def shutdown(self) -> float:
         start = time.monotonic()
         self.stop.set()
@@ -134,8 +144,7 @@ def test_new_mail_reaches_the_store_within_5_s_and_stop_is_clean(
         assert run.daemon is not None
         run.daemon.snapshot.on_snapshot.append(published.append)
         wait_for(lambda: ids(db) == ["d1@acme.fr", "d2@acme.fr", "d3@acme.fr"], 10)
-        wait_for(run.watchers_idle, 10)
-        time.sleep(0.3)  # the watchers are in IDLE now
+        wait_for(run.watchers_waiting, 10)  # the watchers are in IDLE now
         dovecot.append(user, "INBOX", msg(4), T0)
         assert wait_for(lambda: "d4@acme.fr" in ids(db), 5) < 5
         wait_for(lambda: bool(published) and published[-1].totals.messages == 4, 5)
@@ -161,17 +170,15 @@ def test_server_killed_and_restarted_during_idle_misses_nothing(
     run = Running(config, timing=FAST)
     try:
         wait_for(lambda: ids(db) == ["d1@acme.fr"], 10)
-        wait_for(run.watchers_idle, 10)
-        time.sleep(0.3)
+        wait_for(run.watchers_waiting, 10)
         server.kill()  # the whole process group: existing IMAP sessions die too
         # Mail delivered while we are cut off, straight into the Maildir.
         server.write_maildir(user, [(msg(2), T0 + timedelta(hours=1))])
-        time.sleep(0.5)  # a few failed reconnects, with backoff
+        wait_for(lambda: run.watcher_failures() >= 2, 10)  # failed reconnects, with backoff
         server.start()
         wait_for(lambda: "d2@acme.fr" in ids(db), 10)  # caught up by UID after reconnecting
         assert run.daemon is not None
-        wait_for(run.watchers_idle, 5)
-        time.sleep(0.5)
+        wait_for(run.watchers_waiting, 5)
         server.append(user, "INBOX", msg(3), T0)  # and IDLE works again
         wait_for(lambda: "d3@acme.fr" in ids(db), 5)
     finally:

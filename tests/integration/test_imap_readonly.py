@@ -219,14 +219,14 @@ def test_idle_signals_a_message_appended_by_another_connection(dovecot: Dovecot)
     user = dovecot.add_user()
     src = ImapMailSource(account(dovecot, user))
     assert list(src.fetch_since(INBOX, None)) == []
-    timer = threading.Timer(0.2, dovecot.append, (user, "INBOX", msg(1), T0))
-    timer.start()
-    t = time.monotonic()
-    try:
-        assert src.wait_for_changes(INBOX, 10) is True
-    finally:
-        timer.join()
-    assert time.monotonic() - t < 5
+    armed: list[float] = []
+
+    def deliver() -> None:  # the server has acknowledged IDLE: mail from now on is seen
+        armed.append(time.monotonic())
+        dovecot.append(user, "INBOX", msg(1), T0)
+
+    assert src.wait_for_changes(INBOX, 10, on_waiting=deliver) is True
+    assert len(armed) == 1
     # The session is usable after IDLE: the caller catches up by UID.
     assert [r.data for r in src.fetch_since(INBOX, None)] == [msg(1)]
     src.close()
@@ -262,12 +262,17 @@ def test_idle_is_reissued_and_still_sees_mail(
     src = ImapMailSource(account(dovecot, user), connect=CountingIdle)
     assert src.wait_for_changes(INBOX, 0.6) is False
     assert len(idles) >= 2
-    timer = threading.Timer(0.8, dovecot.append, (user, "INBOX", msg(1), T0))
-    timer.start()
+    timers: list[threading.Timer] = []
+
+    def deliver_later() -> None:  # after a few re-issues of an acknowledged IDLE
+        timers.append(threading.Timer(0.8, dovecot.append, (user, "INBOX", msg(1), T0)))
+        timers[0].start()
+
     try:
-        assert src.wait_for_changes(INBOX, 10) is True
+        assert src.wait_for_changes(INBOX, 10, on_waiting=deliver_later) is True
     finally:
-        timer.join()
+        for timer in timers:
+            timer.join()
     assert len(idles) >= 5
     src.close()
 
@@ -281,12 +286,8 @@ def test_without_idle_it_polls(dovecot: Dovecot) -> None:
     user = dovecot.add_user()
     src = ImapMailSource(account(dovecot, user), connect=_NoIdle)
     assert src.wait_for_changes(INBOX, 0.3, poll_interval=0.1) is False
-    timer = threading.Timer(0.2, dovecot.append, (user, "INBOX", msg(1), T0))
-    timer.start()
-    try:
-        assert src.wait_for_changes(INBOX, 10, poll_interval=0.1) is True
-    finally:
-        timer.join()
+    deliver = lambda: dovecot.append(user, "INBOX", msg(1), T0)  # noqa: E731
+    assert src.wait_for_changes(INBOX, 10, poll_interval=0.1, on_waiting=deliver) is True
     src.close()
 
 
@@ -422,4 +423,4 @@ def test_invalid_account_settings_are_reported_together() -> None:
     with pytest.raises(ConfigError) as info:
         ImapMailSource(ImapAccount("a", "h", 0, "ssl", "u", lambda: "p", auth="basic"))
     assert len(info.value.problems) == 3
-    assert all(p.startswith("accounts.a.") for p in info.value.problems)
+    assert all(p.startswith("accounts[a].") for p in info.value.problems)

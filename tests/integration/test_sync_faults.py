@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from tests.servers.config import ME, imap_account_toml, write_config
 from tests.servers.dovecot import HOST, Dovecot
+from tests.support import corpora
 
 from responsewatch.adapters.imap import ImapAccount, ImapMailSource
 from responsewatch.adapters.store import SqliteStore
@@ -34,7 +35,6 @@ from responsewatch.ports import FolderRef
 pytestmark = pytest.mark.dovecot
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
-CORPORA = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpora"
 CLI = [sys.executable, "-c", "from responsewatch.cli import main; main()"]
 
 
@@ -266,8 +266,7 @@ def test_connection_dropped_mid_fetch_then_next_sync_completes(
 
 
 def _malformed_corpus() -> list[bytes]:
-    root = (CORPORA / "malformed").resolve()
-    assert root.is_dir(), f"test corpora missing at {root}"
+    root = corpora.require() / "malformed"
     skip = {"COPYING", ".gitattributes"}
     files = sorted(
         p

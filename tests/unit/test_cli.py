@@ -186,8 +186,8 @@ def test_invalid_toml_names_the_problem(tmp_path: Path, mailbox: Path) -> None:
     for key in (
         "sla.reply_within",
         "sla.warn_at",
-        "accounts[0].password",
-        "accounts[0].password_command",
+        "accounts[x].password",
+        "accounts[x].password_command",
     ):
         assert key in result.stderr
     assert "p\n" not in result.stderr

@@ -86,9 +86,9 @@ def test_all_problems_at_once_with_keys_and_fixes() -> None:
         "clients[0].domains",
         "clients[1].name",
         "clients[1].reply_whithin",
-        "accounts[0].type",
-        "accounts[0].tls",
-        "accounts[0].password",
+        "accounts[x].type",
+        "accounts[x].tls",
+        "accounts[x].password",
         "typo",
     ):
         assert key in text, key

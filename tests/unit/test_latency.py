@@ -356,12 +356,18 @@ def mailboxes(draw: st.DrawFn) -> list[Message]:
 
 
 @settings(max_examples=150, deadline=None)
-@given(mailboxes(), st.randoms(use_true_random=False))
-def test_invariants_and_input_order_independence(box: list[Message], rnd: random.Random) -> None:
-    a = run(box)
+@given(mailboxes(), st.randoms(use_true_random=False), st.data())
+def test_invariants_and_input_order_independence(
+    box: list[Message], rnd: random.Random, data: st.DataObject
+) -> None:
+    acked = data.draw(st.lists(st.sampled_from([m.message_id for m in box]), unique=True))
+    acks = {mid: T0 + timedelta(minutes=data.draw(st.integers(-60, 60 * 24 * 7))) for mid in acked}
+    a = run(box, acks=acks)
     shuffled = list(box)
     rnd.shuffle(shuffled)
-    assert run(shuffled) == a
+    assert run(shuffled, acks=dict(reversed(acks.items()))) == a
+    for ack in a.acknowledged:
+        assert ack.since <= ack.acknowledged_at and ack.acknowledged_at in acks.values()
     for s in a.clients:
         assert s.turns == s.replied + s.acknowledged + s.awaiting
         assert s.breaches == s.replied - s.replied_within_sla + s.overdue

@@ -40,6 +40,7 @@ from responsewatch.adapters.imap_folders import (
 )
 from responsewatch.adapters.redact import redact
 from responsewatch.errors import AuthFailed, ConfigError, SourceUnavailable
+from responsewatch.netutil import account_key, is_loopback
 from responsewatch.ports import Cursor, FolderRef, RawMessage
 
 __all__ = ["IDLE_REISSUE_S", "ImapAccount", "ImapMailSource"]
@@ -48,7 +49,6 @@ log = structlog.get_logger("responsewatch.imap")
 
 TLS_MODES = ("implicit", "starttls", "none-loopback-only")
 AUTH_MODES = ("password", "xoauth2")
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 # RFC 2177 lets servers drop an IDLE after 30 min and NAT boxes often forget sooner.
 IDLE_REISSUE_S = 540.0
 # An idle_check that returns nothing this much before its timeout means the socket hit EOF.
@@ -77,14 +77,14 @@ class ImapAccount:
 
 
 def _problems(a: ImapAccount) -> list[str]:
-    key = f"accounts.{a.name}"
+    key = account_key(a.name)
     out = []
     if a.tls not in TLS_MODES:
         out.append(f"{key}.tls: {a.tls!r} is not one of {', '.join(TLS_MODES)}")
-    elif a.tls == "none-loopback-only" and a.host.lower() not in LOOPBACK_HOSTS:
+    elif a.tls == "none-loopback-only" and not is_loopback(a.host):
         out.append(
-            f"{key}.tls: 'none-loopback-only' refuses host {a.host!r} (only 127.0.0.1, ::1, "
-            'localhost); use tls = "implicit" or "starttls"'
+            f"{key}.tls: 'none-loopback-only' refuses host {a.host!r} (only localhost and "
+            'loopback addresses); use tls = "implicit" or "starttls"'
         )
     if a.auth not in AUTH_MODES:
         out.append(f"{key}.auth: {a.auth!r} is not one of {', '.join(AUTH_MODES)}")
@@ -133,6 +133,7 @@ class ImapMailSource:
         self._account = account
         self._connect = connect if connect is not None else IMAPClient
         self._client: IMAPClient | None = None
+        self._on_waiting: Callable[[], None] = _nothing
         self._selected: tuple[str, int] | None = None  # (folder name, its UIDVALIDITY)
         # A UID FETCH sent ahead (pipelining): ((folder, first uid), tag).
         self._inflight: tuple[tuple[str, int], bytes] | None = None
@@ -307,7 +308,7 @@ class ImapMailSource:
         near = closest_folders(folder, names)
         hint = f"did you mean {' or '.join(repr(n) for n in near)}? " if near else ""
         return (
-            f"accounts.{self._account.name}.folders: {folder!r} does not exist on the server; "
+            f"{account_key(self._account.name)}.folders: {folder!r} does not exist on the server; "
             f"{hint}the server has: {', '.join(repr(n) for n in names)}"
         )
 
@@ -474,6 +475,7 @@ class ImapMailSource:
         poll_interval: float = 30.0,
         after_uid: int | None = None,
         stop: Callable[[], bool] | None = None,
+        on_waiting: Callable[[], None] | None = None,
     ) -> bool:
         """Block up to ``timeout`` s; True when new mail was signalled in ``folder``.
 
@@ -485,7 +487,10 @@ class ImapMailSource:
         this call returns True at once (else it would wait for the NEXT message).
         ``stop``: checked about every second; when true, IDLE is ended (DONE) and False
         returned. A disconnect raises ``SourceUnavailable``; reconnecting is the caller's job.
+        ``on_waiting``: called once the server has acknowledged IDLE (or the polling baseline
+        is read): mail arriving from then on is signalled. Tests wait for it, not for time.
         """
+        self._on_waiting = on_waiting or _nothing
         with self._errors():
             if b"IDLE" in self._caps():
                 return self._idle(folder, timeout, poll_interval, after_uid, stop or _never)
@@ -510,6 +515,7 @@ class ImapMailSource:
         reissue = min(IDLE_REISSUE_S, max(poll_interval, _STOP_CHECK_S))
         client.idle()
         idle_started = time.monotonic()
+        self._on_waiting()  # idle() returned: the server sent its "+ idling" continuation
         while True:
             now = time.monotonic()
             if now - idle_started >= reissue:
@@ -555,6 +561,7 @@ class ImapMailSource:
         before = self.status(folder)
         if after_uid is not None and before.last_uid > after_uid:
             return True
+        self._on_waiting()
         next_poll = time.monotonic() + interval
         while (remaining := deadline - time.monotonic()) > 0 and not stop():
             time.sleep(min(_STOP_CHECK_S, remaining, max(0.0, next_poll - time.monotonic())))
@@ -594,6 +601,10 @@ class ImapMailSource:
             if uid is not None and flags is not None:
                 out[int(uid.group(1))] = keywords_of(flags.group(1))
         return sorted(out.items())
+
+
+def _nothing() -> None:
+    pass
 
 
 def _never() -> bool:

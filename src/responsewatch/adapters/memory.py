@@ -88,15 +88,19 @@ class MemoryMailSource:
         poll_interval: float = 30.0,
         after_uid: int | None = None,
         stop: Callable[[], bool] | None = None,
+        on_waiting: Callable[[], None] | None = None,
     ) -> bool:
         """True as soon as ``append()`` adds to ``folder`` (or it already holds a UID above
-        ``after_uid``); False after ``timeout`` s or once ``stop()`` is true."""
+        ``after_uid``); False after ``timeout`` s or once ``stop()`` is true.
+        ``on_waiting`` is called once an ``append()`` from then on will be seen."""
         deadline = time.monotonic() + timeout
         with self._changed:
             self._check(folder)
             start = self._uidnext[folder]
             if after_uid is not None and start - 1 > after_uid:
                 return True
+            if on_waiting is not None:
+                on_waiting()
             while self._uidnext.get(folder, start) == start:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or (stop is not None and stop()):

@@ -19,8 +19,8 @@ from email.message import EmailMessage
 
 import structlog
 
-from responsewatch.config import _is_loopback  # one definition of "loopback"
 from responsewatch.errors import AuthFailed, SourceUnavailable
+from responsewatch.netutil import is_loopback
 
 __all__ = ["Connect", "SendFailed", "SmtpAccount", "SmtpSender", "connect_smtp"]
 
@@ -64,8 +64,8 @@ class _Temporary(Exception):
 
 def connect_smtp(account: SmtpAccount) -> smtplib.SMTP:
     """A connected, TLS-protected (except on loopback when asked) SMTP session."""
-    if account.tls not in ("implicit", "starttls") and not _is_loopback(account.host):
-        # Checked BEFORE connecting: not one plaintext byte (EHLO, AUTH) to another host.
+    if account.tls not in ("implicit", "starttls") and not is_loopback(account.host):
+        # Refused before connecting: a plain-text session never reaches another machine.
         raise SourceUnavailable(account.name, "tls = none-loopback-only needs a loopback host")
     context = account.ssl_context or ssl.create_default_context()
     if account.tls == "implicit":

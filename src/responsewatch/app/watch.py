@@ -152,6 +152,9 @@ class FolderWatcher(_Worker):
         )
         self.folder = folder
         self.catch_ups = 0  # read by tests
+        # Set while the source is waiting for news (IDLE acknowledged by the server, or the
+        # polling baseline read): tests wait for this instead of sleeping.
+        self.waiting = threading.Event()
 
     def run(self) -> None:
         source: MailSource | None = None
@@ -187,16 +190,21 @@ class FolderWatcher(_Worker):
 
     def _wait(self, source: MailSource, last_uid: int) -> None:
         wait = getattr(source, "wait_for_changes", None)
-        if wait is None:
-            self._halt.wait(self._timing.sync_every_s)
-            return
-        wait(
-            self.folder,
-            self._timing.wait_s,
-            poll_interval=self._timing.sync_every_s,
-            after_uid=last_uid,
-            stop=self._halt.is_set,
-        )
+        try:
+            if wait is None:
+                self.waiting.set()
+                self._halt.wait(self._timing.sync_every_s)
+                return
+            wait(
+                self.folder,
+                self._timing.wait_s,
+                poll_interval=self._timing.sync_every_s,
+                after_uid=last_uid,
+                stop=self._halt.is_set,
+                on_waiting=self.waiting.set,
+            )
+        finally:
+            self.waiting.clear()
 
 
 class AccountWorker(_Worker):

@@ -133,7 +133,11 @@ class _Analyzer:
         return found
 
     def _acked_at(self, turn: _OpenTurn) -> datetime | None:
-        times = [self.acks[m] for m in turn.message_ids if m in self.acks]
+        # An acknowledgement older than the turn cannot be about it (a clock skew, a --now
+        # in the past): it is ignored rather than closing the turn before it opened.
+        times = [
+            t for m in turn.message_ids if m in self.acks and (t := self.acks[m]) >= turn.since
+        ]
         return min(times) if times else None
 
     def _close_acked(
