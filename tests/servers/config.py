@@ -98,6 +98,9 @@ path = {_q(directory / "archive")}
 [metrics]
 listen = "127.0.0.1:0"
 
+[web]
+listen = "127.0.0.1:0"
+
 [daemon]
 {daemon}
 

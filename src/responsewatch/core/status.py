@@ -202,7 +202,7 @@ def sparkline_path(
             pen_down = False
             continue
         x = i * step
-        y = height - height * max(0.0, value) / top
+        y = min(height, max(0.0, height - height * max(0.0, value) / top))  # never "-0.0"
         if pen_down:
             parts.append(f"L{x:.1f} {y:.1f}")
         else:
