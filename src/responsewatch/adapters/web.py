@@ -44,7 +44,7 @@ SECURITY_HEADERS = {
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # "no-referrer" turns a POST's Origin into "null"
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }

@@ -1,5 +1,6 @@
 // Countdowns from the deadline instants (so they stay right across refreshes and while the
-// tab sits open), and a reload when the tab comes back into view. The page works without it.
+// tab sits open), a reload every 60 s and when the tab comes back into view. The page works
+// without it (no <meta refresh>: it would cut screen readers off mid-page).
 (function () {
   "use strict";
   var body = document.body;
@@ -27,9 +28,11 @@
   }
   tick();
   setInterval(tick, 10000);
+  function reload() { location.replace(body.getAttribute("data-refresh") || "/"); }
+  setInterval(function () { if (document.visibilityState === "visible") { reload(); } }, 60000);
   var hiddenAt = 0;
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState === "hidden") { hiddenAt = Date.now(); return; }
-    if (hiddenAt && Date.now() - hiddenAt > 2000) { location.replace(body.getAttribute("data-refresh") || "/"); }
+    if (hiddenAt && Date.now() - hiddenAt > 2000) { reload(); }
   });
 })();
