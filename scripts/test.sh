@@ -14,6 +14,10 @@ command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 command -v amtool >/dev/null 2>&1 || need_apt+=(prometheus-alertmanager)
 command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium fonts-dejavu-core)
+# The status page's browser tests: Selenium drives Debian's chromedriver; axe-core comes
+# from the npm registry into a cache outside the repository (tests/integration/test_status_browser.py).
+command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== installing system packages: ${need_apt[*]}"
   # Packages try to start their services on install; tests start their own throwaway ones.
