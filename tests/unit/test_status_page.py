@@ -30,7 +30,7 @@ from responsewatch.adapters.store import SqliteStore
 from responsewatch.adapters.web import WebServer
 from responsewatch.app import commands
 from responsewatch.app.bootstrap import FixedClock, bootstrap
-from responsewatch.app.status_app import StatusSite, StatusState, read_health
+from responsewatch.app.status_app import StatusSite, StatusState, read_health, status_document
 from responsewatch.cli import app as cli
 from responsewatch.config import load_settings
 from responsewatch.core.status import clean_text, sparkline_path
@@ -192,6 +192,9 @@ def test_api_status_is_the_report_document_plus_sync_health(site: Site) -> None:
     from responsewatch.app.report import analysis_json
     from responsewatch.core.insights import insights_json
 
+    view = site.state.latest()
+    assert view is not None
+    assert body == json.dumps(status_document(view), ensure_ascii=False).encode()
     sync = doc.pop("sync")
     assert doc == json.loads(
         json.dumps({**analysis_json(analysis), "insights": found}, ensure_ascii=False)

@@ -45,6 +45,7 @@ from responsewatch.app.secrets import resolve_secret
 from responsewatch.app.status_app import (
     StatusSite,
     StatusState,
+    prepare,
     read_agreements,
     read_health,
     report_in_child,
@@ -399,24 +400,26 @@ class Daemon:
         assert self.app is not None
         started = time.monotonic()
         at = self.clock.now()
-        found = None
+        prepared = None
         if self.settings.recompute_in_child:
             if self.status is not None:  # the status page shows the insights too
-                analysis, found = report_in_child(self.settings, at)
+                prepared = report_in_child(self.settings, at)
+                analysis = prepared.analysis
             else:
                 analysis = analysis_in_child(self.settings, at)
         else:
             if self.status is not None:
                 analysis, found = self.app.report_with_insights(at)
+                prepared = prepare(analysis, found, self.settings)
             else:
                 analysis, _ = self.app.analysis(at)
             clear_caches()
             _release_freed_memory()
         self.snapshot.publish(analysis, at)
-        if self.status is not None and found is not None:
+        if self.status is not None and prepared is not None:
             self.status.publish(
                 analysis,
-                found,
+                prepared.insights,
                 at,
                 read_health(
                     self.settings,
@@ -424,6 +427,7 @@ class Daemon:
                     self._scrape_reader.sync_errors(),
                 ),
                 read_agreements(self.settings.archive_path),
+                prepared,
             )
         log.info(
             "recomputed",

@@ -45,9 +45,11 @@ __all__ = [
     "REJECT_AGREEMENT",
     "AccountHealth",
     "AgreementRow",
+    "Prepared",
     "StatusSite",
     "StatusState",
     "StatusView",
+    "prepare",
     "report_in_child",
     "status_document",
 ]
@@ -60,6 +62,9 @@ Rejecter = Callable[[Settings, str], None]
 REJECT_AGREEMENT: Rejecter | None = None
 
 LATEST_AGREEMENTS = 10
+# Rows per list on the page (overdue first, so the cut only drops the least urgent): a page
+# is read in ten seconds, on a phone too; /api/status has every turn.
+MAX_ROWS = 100
 SPARK_W, SPARK_H = 120.0, 28.0
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _STRINGS: Mapping[str, Mapping[str, str]] = json.loads(
@@ -82,17 +87,40 @@ _STATIC = {
 # -- the recompute, with insights ----------------------------------------------------------
 
 
-def _report(settings: Settings, at: datetime) -> tuple[Analysis, Insights]:
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One recompute's worth of status: everything costly, built off the request path."""
+
+    analysis: Analysis
+    insights: Insights
+    board: StatusBoard
+    report_json: bytes  # `report --format json`, serialised (the API adds "sync")
+
+
+def prepare(analysis: Analysis, insights: Insights, settings: Settings) -> Prepared:
+    doc = {**analysis_json(analysis), "insights": insights_json(insights)}
+    return Prepared(
+        analysis,
+        insights,
+        status_board(analysis, insights, settings.rules),
+        json.dumps(doc, ensure_ascii=False).encode("utf-8"),
+    )
+
+
+def _report(settings: Settings, at: datetime) -> Prepared:
     app = bootstrap(settings)
     try:
-        return app.report_with_insights(at)
+        analysis, found = app.report_with_insights(at)
     finally:
         app.close()
+    return prepare(analysis, found, settings)
 
 
-def report_in_child(settings: Settings, at: datetime) -> tuple[Analysis, Insights]:
-    """The analysis and its insights in a short-lived child (as app/recompute.py, which
-    says why: the facts' memory goes back to the system when the child exits)."""
+def report_in_child(settings: Settings, at: datetime) -> Prepared:
+    """The analysis, insights, board and report JSON in a short-lived child (as
+    app/recompute.py, which says why: the facts' memory goes back to the system when the
+    child exits). Serialising a 100,000-message report takes a second of CPU; in the
+    child it never holds the daemon's GIL while a page is being served."""
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
         return pool.submit(_report, settings, at).result()
@@ -127,13 +155,19 @@ class StatusView:
     health: tuple[AccountHealth, ...]
     agreements: tuple[AgreementRow, ...]
     at: datetime
+    report_json: bytes = b""
     _cache: dict[str, bytes] = field(default_factory=dict, compare=False)
 
 
 def status_document(view: StatusView) -> dict[str, Any]:
     """``report --format json`` plus one key, ``sync``: the accounts' health."""
     doc = {**analysis_json(view.analysis), "insights": insights_json(view.insights)}
-    doc["sync"] = {
+    doc["sync"] = sync_json(view)
+    return doc
+
+
+def sync_json(view: StatusView) -> dict[str, Any]:
+    return {
         "analysis_at": view.at.astimezone(UTC).isoformat(),
         "accounts": [
             {
@@ -147,7 +181,6 @@ def status_document(view: StatusView) -> dict[str, Any]:
             for h in view.health
         ],
     }
-    return doc
 
 
 def read_health(
@@ -212,9 +245,13 @@ class StatusState:
         at: datetime,
         health: tuple[AccountHealth, ...] = (),
         agreements: tuple[AgreementRow, ...] = (),
+        prepared: Prepared | None = None,
     ) -> StatusView:
-        board = status_board(analysis, insights, self.settings.rules)
-        view = StatusView(analysis, insights, board, health, agreements, at)
+        if prepared is None:
+            prepared = prepare(analysis, insights, self.settings)
+        view = StatusView(
+            analysis, insights, prepared.board, health, agreements, at, prepared.report_json
+        )
         with self._lock:
             self._view = view
             self._acked = {t: when for t, when in self._acked.items() if when > analysis.now}
@@ -367,9 +404,8 @@ class StatusSite:
             t["web_clock_business"] if view.board.clock == "business" else t["web_clock_calendar"]
         )
         owed = []
-        for turn in view.board.owed:
-            if turn.thread_id in hidden:
-                continue
+        shown = [turn for turn in view.board.owed if turn.thread_id not in hidden]
+        for turn in shown[:MAX_ROWS]:
             remaining = (turn.deadline - now).total_seconds()
             owed.append(
                 {
@@ -400,7 +436,7 @@ class StatusSite:
                 "age": _duration((now - o.since).total_seconds(), t),
                 "since": self._when(o.since, t),
             }
-            for o in view.board.theirs
+            for o in view.board.theirs[:MAX_ROWS]
         ]
         agreements = [
             {
@@ -423,10 +459,12 @@ class StatusSite:
             }
             for h in view.health
         ]
-        counts = {s: sum(1 for o in owed if o["state"] == s.value) for s in TurnState}
+        counts = {s: sum(1 for o in shown if o.state is s) for s in TurnState}
         return {
             "owed": owed,
+            "owed_more": len(shown) - len(owed),
             "theirs": theirs,
+            "theirs_more": len(view.board.theirs) - len(theirs),
             "clients": [_panel(p, t) for p in view.board.clients],
             "agreements": agreements,
             "health": health,
@@ -443,7 +481,10 @@ class StatusSite:
             return WebResponse(503, body, "application/json")
         cached = view._cache.get("api")
         if cached is None:
-            cached = json.dumps(status_document(view), ensure_ascii=False).encode("utf-8")
+            # The report serialised off the request path, plus the "sync" key: the same
+            # bytes as json.dumps(status_document(view)).
+            sync = json.dumps(sync_json(view), ensure_ascii=False).encode("utf-8")
+            cached = view.report_json[:-1] + b', "sync": ' + sync + b"}"
             view._cache["api"] = cached
         return WebResponse(200, cached, "application/json")
 
