@@ -12,6 +12,7 @@ Usage: python tests/benchmarks/bench_status.py [--messages 100000] [--requests 1
 from __future__ import annotations
 
 import argparse
+import gc
 import http.client
 import statistics
 import sys
@@ -57,6 +58,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--messages", type=int, default=100_000)
     ap.add_argument("--requests", type=int, default=100)
+    ap.add_argument("--freeze", action="store_true", help="gc.freeze() after the publish")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         mapping = {
@@ -85,6 +87,9 @@ def main() -> None:
         t = time.perf_counter()
         state.publish(analysis, found, NOW, health)
         publish_ms = (time.perf_counter() - t) * 1000
+        if args.freeze:
+            gc.collect()
+            gc.freeze()
         site = StatusSite(settings, state, ack=lambda *_: None, now=lambda: NOW)
         server = WebServer(site, "127.0.0.1:0")
         server.start()
