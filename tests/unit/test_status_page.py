@@ -463,3 +463,14 @@ def test_the_board_uses_the_business_clock_for_deadlines(tmp_path: Path) -> None
     [turn] = view.board.owed
     # 24 business hours (9-18, Mon-Fri): 1 h on Friday, 9 + 9 Mon-Tue, 5 h on Wednesday.
     assert turn.deadline == datetime(2026, 11, 11, 13, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["responsewatch.core.status", "responsewatch.adapters.web", "responsewatch.app.status_app"],
+)
+def test_exported_members_exist(module: str) -> None:
+    import importlib
+
+    mod = importlib.import_module(module)
+    assert mod.__all__ and all(hasattr(mod, name) for name in mod.__all__), module

@@ -49,9 +49,13 @@ __all__ = [
     "StatusSite",
     "StatusState",
     "StatusView",
+    "open_link",
     "prepare",
+    "read_agreements",
+    "read_health",
     "report_in_child",
     "status_document",
+    "sync_json",
 ]
 
 log = structlog.get_logger("responsewatch.status")
