@@ -474,3 +474,38 @@ def test_exported_members_exist(module: str) -> None:
 
     mod = importlib.import_module(module)
     assert mod.__all__ and all(hasattr(mod, name) for name in mod.__all__), module
+
+
+def test_latest_agreements_with_their_sentence_and_dkim_verdict(site: Site) -> None:
+    """Through the real evidence archive: newest first, the matched sentence escaped."""
+    from responsewatch.adapters.archive import DkimResult, EvidenceArchive
+    from responsewatch.app.status_app import read_agreements
+
+    settings = load_settings(site.config)
+    archive = EvidenceArchive(settings.archive_path)
+    for n, (verdict, sentence) in enumerate(
+        [("pass", "Bon pour accord sur le devis."), ("fail", "OK <script>x()</script>\u202e go")]
+    ):
+        archive.add(
+            f"Message-ID: <ag{n}@acme.fr>\r\n\r\nbody {n}\r\n".encode(),
+            message_id=f"ag{n}@acme.fr",
+            client="Acme",
+            phrase="bon pour accord",
+            now=NOW - timedelta(hours=2 - n),
+            received_at=NOW - timedelta(hours=3 - n),
+            excerpt=sentence,
+            dkim_result=DkimResult(verdict),
+        )
+    rows = read_agreements(settings.archive_path)
+    assert [r.message_id for r in rows] == ["ag1@acme.fr", "ag0@acme.fr"]
+    view = site.state.latest()
+    assert view is not None
+    site.state.publish(view.analysis, view.insights, NOW, view.health, rows)
+    html = request(site.server.port, "GET", "/")[2].decode()
+    section = html.split('id="agreements"')[1]
+    assert section.index("OK &lt;script&gt;x()&lt;/script&gt; go") < section.index(
+        "Bon pour accord sur le devis."
+    )
+    assert "DKIM : invalid signature" in section and "DKIM : valid signature" in section
+    assert "body 0" not in html and "\u202e" not in html
+    assert "/action/reject" not in html  # no rejection on this branch: no button

@@ -419,7 +419,7 @@ class StatusSite:
                     "message_id": clean_text(turn.message_id, 300),
                     "link": open_link(open_url, turn.message_id),
                     "state": turn.state.value,
-                    "state_text": t[f"web_state_{turn.state.value}"],
+                    "state_text": t.get(f"web_state_{turn.state.value}", turn.state.value),
                     "age": _duration((now - turn.since).total_seconds(), t),
                     "since": self._when(turn.since, t),
                     "deadline_iso": turn.deadline.astimezone(UTC).isoformat(),

@@ -132,7 +132,8 @@ def status_board(analysis: Analysis, insights: Insights, rules: Rules) -> Status
         )
         for w in analysis.awaiting
     ]
-    owed.sort(key=lambda t: (_STATE_RANK[t.state], t.deadline, t.thread_id))
+    # A state this page does not know yet (a later issue's) sorts with the due-soon ones.
+    owed.sort(key=lambda t: (_STATE_RANK.get(t.state, 1), t.deadline, t.thread_id))
     theirs = sorted(insights.owed, key=lambda o: (o.since, o.thread_id, o.client))
     panels = _panels(analysis, insights, rules)
     return StatusBoard(now, analysis.clock, tuple(owed), tuple(theirs), panels)
