@@ -509,3 +509,53 @@ def test_latest_agreements_with_their_sentence_and_dkim_verdict(site: Site) -> N
     assert "DKIM : invalid signature" in section and "DKIM : valid signature" in section
     assert "body 0" not in html and "\u202e" not in html
     assert "/action/reject" not in html  # no rejection on this branch: no button
+
+
+def test_the_daemon_serves_the_page_behind_its_configured_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Daemon wiring: [web] password_env resolved with the project's secrets, page and
+    /healthz served, the web server stopped with the daemon."""
+    from responsewatch.adapters.memory import MemoryMailSource
+    from responsewatch.app.daemon import Daemon
+    from responsewatch.app.watch import WatchTiming
+    from responsewatch.config import settings_from_mapping
+    from responsewatch.ports import FolderRef
+
+    monkeypatch.setenv("RW_TEST_WEB_PASSWORD", PASSWORD)
+    inbox = FolderRef("mem", "INBOX", "inbox")
+    box = MemoryMailSource("mem", {inbox: [], FolderRef("mem", "Sent", "sent"): []})
+    box.append(
+        inbox,
+        f"From: jean@acme.fr\r\nTo: {ME}\r\nSubject: Daemon\r\nMessage-ID: <dw@acme.fr>\r\n"
+        "Date: Mon, 2 Mar 2026 09:00:00 +0100\r\n\r\nTexte\r\n".encode(),
+        internaldate=datetime.now(UTC) - 2 * HOUR,
+    )
+    settings = settings_from_mapping(
+        {
+            "me": {"addresses": [ME], "language": "en"},
+            "clients": [{"name": "Acme", "domains": ["acme.fr"]}],
+            "store": {"path": str(tmp_path / "d.db")},
+            "archive": {"path": str(tmp_path / "archive")},
+            "metrics": {"listen": "127.0.0.1:0"},
+            "daemon": {"recompute_every": "1s", "recompute_in_child": False},
+            "web": {"listen": "127.0.0.1:0", "password_env": "RW_TEST_WEB_PASSWORD"},
+            "accounts": [{"name": "mem", "type": "graph"}],
+        }
+    )
+    timing = WatchTiming(backoff_base_s=0.05, backoff_cap_s=0.5, wait_s=60.0, sync_every_s=60.0)
+    daemon = Daemon(settings, source_factory=lambda _a: box, timing=timing)
+    daemon.start()
+    try:
+        port = daemon.web_port
+        assert port is not None
+        deadline = time.monotonic() + 20
+        while b"Daemon" not in request(port, "GET", "/", headers=basic(PASSWORD))[2]:
+            assert time.monotonic() < deadline, "the page never showed the synced turn"
+            time.sleep(0.1)
+        assert request(port, "GET", "/", headers=basic("nope"))[0] == 401
+        assert request(port, "GET", "/healthz")[0] == 200
+    finally:
+        assert daemon.shutdown() == 0
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
