@@ -50,10 +50,11 @@ def wait_for(predicate: Callable[[], bool], timeout: float) -> None:
         time.sleep(0.05)
 
 
-def mail(n: int, sender: str, subject: str) -> bytes:
+def mail(n: int, sender: str, subject: str, message_id: str = "") -> bytes:
+    message_id = message_id or f"s{n}@{sender.split('@')[1]}"
     return (
         f"From: {sender}\r\nTo: {ME}\r\nSubject: {subject}\r\n"
-        f"Date: Mon, 2 Mar 2026 09:00:00 +0100\r\nMessage-ID: <s{n}@{sender.split('@')[1]}>\r\n"
+        f"Date: Mon, 2 Mar 2026 09:00:00 +0100\r\nMessage-ID: <{message_id}>\r\n"
         "\r\nCorps du message, jamais sur la page.\r\n"
     ).encode()
 
@@ -110,6 +111,12 @@ def running(dovecot: Dovecot, tmp_path_factory: pytest.TempPathFactory) -> Itera
             (mail(1, "jean@acme.fr", "Contrat <b>signé</b> ?"), now - 30 * HOUR, ()),
             (mail(2, "eve@bolt-industries.com", "Planning du lot 2"), now - 20 * HOUR, ()),
             (mail(3, "paul.dune@gmail.com", "Question rapide"), now - 1 * HOUR, ()),
+            # Unbroken text must wrap at 360 px, never widen the page.
+            (
+                mail(4, "x@celsius-energie.fr", "Z" * 160, "a" * 120 + "@celsius-energie.fr"),
+                now - 2 * HOUR,
+                (),
+            ),
         ],
     )
     config = write_config(
@@ -124,7 +131,7 @@ def running(dovecot: Dovecot, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
     def ready() -> bool:
         view = status.latest()
-        return view is not None and len(view.analysis.awaiting) == 3
+        return view is not None and len(view.analysis.awaiting) == 4
 
     try:
         wait_for(ready, 60)
@@ -202,7 +209,7 @@ def test_page_in_chromium_matches_report_then_ack_from_the_page(
     driver.get(base + "/")
     doc = report_json(config)
     expected = {w["thread_id"]: w["state"] for w in doc["awaiting"]}
-    assert len(expected) == 3
+    assert len(expected) == 4
     assert turns_on_page(driver) == expected
     # Overdue first; its countdown, drawn by the page's script from the deadline instant.
     first = driver.find_element(By.CSS_SELECTOR, "li[data-thread]")
@@ -250,7 +257,7 @@ def test_page_in_chromium_matches_report_then_ack_from_the_page(
     assert "Marqué comme traité." in driver.page_source
     assert overdue not in turns_on_page(driver)
     status = run.daemon.status
-    wait_for(lambda: len(status.latest().analysis.awaiting) == 2, 30)
+    wait_for(lambda: len(status.latest().analysis.awaiting) == 3, 30)
     after = report_json(config)
     assert {w["thread_id"] for w in after["awaiting"]} == set(expected) - {overdue}
     assert (
