@@ -33,7 +33,10 @@ from responsewatch.app.bootstrap import FixedClock, bootstrap
 from responsewatch.app.status_app import StatusSite, StatusState, read_health, status_document
 from responsewatch.cli import app as cli
 from responsewatch.config import load_settings
-from responsewatch.core.status import clean_text, sparkline_path
+from responsewatch.core.insights import Insights, LatencyTrend, Trend
+from responsewatch.core.models import Analysis, Awaiting, Totals, TurnState
+from responsewatch.core.rules import ClientRule, Rules
+from responsewatch.core.status import clean_text, sparkline_path, status_board
 
 NOW = T0 + 30 * HOUR
 PASSWORD = "c0rrect-h0rse-Battery"
@@ -559,3 +562,39 @@ def test_the_daemon_serves_the_page_behind_its_configured_password(
         assert daemon.shutdown() == 0
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["Acme", "Bolt", "Other"]),
+            st.integers(min_value=0, max_value=200 * 3600),
+            st.sampled_from(list(TurnState)),
+        ),
+        max_size=12,
+    )
+)
+def test_board_holds_every_awaiting_turn_overdue_first_then_by_deadline(
+    turns: list[tuple[str, int, TurnState]],
+) -> None:
+    rules = Rules(
+        me=frozenset({ME}),
+        clients=(ClientRule("Acme", ("acme.fr",), reply_within_s=8 * 3600.0),
+                 ClientRule("Bolt", ("bolt.com",))),
+    )  # fmt: skip
+    awaiting = tuple(
+        Awaiting(f"t{i}", client, f"s{i}", f"m{i}", NOW - timedelta(seconds=age), age, age, state)
+        for i, (client, age, state) in enumerate(turns)
+    )
+    analysis = Analysis(NOW, 86400.0, 64800.0, "calendar", Totals(0, 0, 0, 0), (), awaiting, (), ())
+    trend = LatencyTrend(None, None, 0, 0, Trend.UNKNOWN)
+    found = Insights(NOW, NOW - 28 * 24 * HOUR, NOW - 56 * 24 * HOUR, (), (), (), (), trend, (), ())
+    board = status_board(analysis, found, rules)
+    assert sorted(t.thread_id for t in board.owed) == sorted(w.thread_id for w in awaiting)
+    rank = {TurnState.OVERDUE: 0, TurnState.DUE_SOON: 1, TurnState.OK: 2}
+    keys = [(rank[t.state], t.deadline) for t in board.owed]
+    assert keys == sorted(keys)
+    for t in board.owed:
+        within = 8 * 3600 if t.client == "Acme" else 86400
+        assert t.deadline == t.since + timedelta(seconds=within)
