@@ -23,6 +23,10 @@ dpkg -s libcourier-unicode4 libgamin0 >/dev/null 2>&1 || need_apt+=(libcourier-u
 command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)
 [ -e /usr/lib/x86_64-linux-gnu/libpango-1.0.so.0 ] || [ -e /usr/lib/aarch64-linux-gnu/libpango-1.0.so.0 ] \
   || need_apt+=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
+# The status page's browser tests: Selenium drives Debian's chromedriver; axe-core comes
+# from the npm registry into a cache outside the repository (tests/integration/test_status_browser.py).
+command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== installing system packages: ${need_apt[*]}"
   # Packages try to start their services on install; tests start their own throwaway ones.

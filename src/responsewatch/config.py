@@ -35,6 +35,7 @@ __all__ = [
     "NotifySettings",
     "SecretRef",
     "Settings",
+    "WebSettings",
     "load_settings",
     "parse_duration",
     "settings_from_mapping",
@@ -153,6 +154,22 @@ class NotifySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class WebSettings:
+    """``[web]``: the status page. The password is a secret (file, env or command)."""
+
+    listen: str = "127.0.0.1:9878"  # "off": no status page
+    password: SecretRef = field(default_factory=SecretRef)
+
+    @property
+    def enabled(self) -> bool:
+        return self.listen != "off"
+
+    @property
+    def has_password(self) -> bool:
+        return bool(self.password.command or self.password.env or self.password.file)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     rules: Rules
     me_name: str = ""
@@ -183,6 +200,7 @@ class Settings:
     subject_fallback: bool = True
     source: Path | None = None
     notify: NotifySettings = field(default_factory=NotifySettings)
+    web: WebSettings = field(default_factory=WebSettings)
 
     @property
     def timezone(self) -> str:
@@ -223,6 +241,7 @@ _SCHEMA: dict[str, tuple[str, ...]] = {
         "daemon",
         "notify",
         "leave",
+        "web",
     ),
     "me": ("name", "addresses", "timezone", "language"),
     "sla": ("reply_within", "warn_at", "clock", "count_cc", "report_every"),
@@ -310,6 +329,7 @@ _SCHEMA: dict[str, tuple[str, ...]] = {
         "from_client_auto_replies",
     ),
     "leave.periods": ("from", "to", "label"),
+    "web": ("listen", "password_command", "password_env", "password_file"),
 }
 
 
@@ -693,6 +713,29 @@ def _notify(c: _Collector, raw: Any, has_smtp: bool) -> NotifySettings:
     )
 
 
+def _web(c: _Collector, raw: Any) -> WebSettings:
+    if not isinstance(raw, dict):
+        c.add("web", "must be a table: [web]")
+        return WebSettings()
+    c.check_keys(raw, "web", "web.")
+    listen = c.get(raw, "listen", "web.", str, "127.0.0.1:9878")
+    if listen.strip().lower() == "off":
+        return WebSettings(listen="off", password=_secret(c, raw, "web.", required=False))
+    host, sep, port = listen.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not port.isdigit() or not host:
+        c.add("web.listen", f"expected HOST:PORT such as 127.0.0.1:9878, got {listen!r}")
+    web = WebSettings(listen=listen, password=_secret(c, raw, "web.", required=False))
+    if host and not _is_loopback(host) and not web.has_password:
+        # Client names and subjects are on the page: beyond this machine, only behind a password.
+        c.add(
+            "web.listen",
+            f"{listen!r} is reachable beyond this machine: set web.password_file, "
+            "web.password_env or web.password_command (HTTP basic auth), or listen on 127.0.0.1",
+        )
+    return web
+
+
 def settings_from_mapping(
     raw: Mapping[str, Any], *, base: Path | None = None, source: Path | None = None
 ) -> Settings:
@@ -785,6 +828,7 @@ def settings_from_mapping(
         subject_fallback=c.get(threading, "subject_fallback", "threading.", bool, True),
         source=source,
         notify=_notify(c, raw.get("notify", {}), smtp is not None),
+        web=_web(c, raw.get("web", {})),
     )
     if c.problems:
         where = f"{source}: " if source else ""

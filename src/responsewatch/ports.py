@@ -22,8 +22,10 @@ __all__ = [
     "MailSource",
     "PendingArchive",
     "RawMessage",
+    "StatusPages",
     "Store",
     "Tagger",
+    "WebResponse",
 ]
 
 
@@ -149,3 +151,26 @@ class Store(Protocol):
     def acks(self) -> dict[str, datetime]: ...
 
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class WebResponse:
+    """What a status-page handler answers; the HTTP adapter adds the security headers."""
+
+    status: int
+    body: bytes
+    content_type: str = "text/html; charset=utf-8"
+    location: str = ""  # a redirect (303 after a POST)
+
+
+class StatusPages(Protocol):
+    """The status page's content and actions, served by ``adapters/web.py``.
+
+    ``csrf`` is the token the page's forms must send back; the adapter checks it before
+    calling an action. ``query`` is the decoded query string (``lang``)."""
+
+    def page(self, query: dict[str, str], csrf: str) -> WebResponse: ...
+    def api_status(self) -> WebResponse: ...
+    def health(self) -> WebResponse: ...
+    def static(self, name: str) -> WebResponse | None: ...
+    def action(self, name: str, form: dict[str, str]) -> WebResponse: ...

@@ -467,7 +467,7 @@ def test_dockerfile_structure() -> None:
     assert "9877" in args["EXPOSE"][-1].split()
     assert args["VOLUME"] == ["/data"]
     (health,) = args["HEALTHCHECK"]
-    assert "python" in health and "http://127.0.0.1:9877/metrics" in health
+    assert "python" in health and "http://127.0.0.1:9878/healthz" in health
     assert json.loads(args["ENTRYPOINT"][-1]) == ["responsewatch"]
     assert json.loads(args["CMD"][-1]) == ["run", "--config", "/config/config.toml"]
     runs = " && ".join(a for stage in stages for n, a in stage if n == "RUN")

@@ -104,6 +104,9 @@ path = {_q(archive or directory / "archive")}
 [metrics]
 listen = "127.0.0.1:0"
 
+[web]
+listen = "127.0.0.1:0"
+
 [daemon]
 {daemon}
 
