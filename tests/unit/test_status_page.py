@@ -326,17 +326,53 @@ def test_ack_needs_the_csrf_token_of_its_cookie_and_the_same_origin(site: Site) 
     assert status == 409
 
 
-def test_no_reject_button_without_an_archive_rejection(site: Site) -> None:
-    html, cookie, token = page_with_token(site.server.port)
-    assert "/action/reject" not in html
+def test_not_an_agreement_appends_the_archives_rejection(site: Site) -> None:
+    """The page's "not an agreement" writes a rejection entry into the real ledger: the
+    chain still verifies and the agreement leaves the page's list; an unknown id is 409."""
+    from responsewatch.adapters.archive import DkimResult, EvidenceArchive
+    from responsewatch.app.status_app import read_agreements
+
+    settings = load_settings(site.config)
+    archive = EvidenceArchive(settings.archive_path)
+    archive.add(
+        b"Message-ID: <ag@acme.fr>\r\n\r\nBon pour accord.\r\n",
+        message_id="ag@acme.fr",
+        client="Acme",
+        phrase="bon pour accord",
+        now=NOW - HOUR,
+        received_at=NOW - 2 * HOUR,
+        excerpt="Bon pour accord.",
+        dkim_result=DkimResult("none"),
+    )
+    view = site.state.latest()
+    assert view is not None
+    site.state.publish(
+        view.analysis, view.insights, NOW, view.health, read_agreements(settings.archive_path)
+    )
+    port = site.server.port
+    html, cookie, token = page_with_token(port)
+    assert "/action/reject" in html
+    headers = {"Cookie": cookie, "Origin": f"http://127.0.0.1:{port}", "Host": f"127.0.0.1:{port}"}
     status, _h, _b = request(
-        site.server.port,
+        port,
         "POST",
         "/action/reject",
-        body={"message_id": "x", "csrf": token},
-        headers={"Cookie": cookie},
+        body={"message_id": "nope@x", "csrf": token},
+        headers=headers,
     )
-    assert status == 404
+    assert status == 409
+    status, _h, _b = request(
+        port,
+        "POST",
+        "/action/reject",
+        body={"message_id": "ag@acme.fr", "csrf": token},
+        headers=headers,
+    )
+    assert status == 303
+    again = EvidenceArchive(settings.archive_path)
+    assert again.is_rejected("ag@acme.fr")
+    assert again.verify().ok
+    assert [r.message_id for r in read_agreements(settings.archive_path)] == []
 
 
 def test_security_headers_and_no_body_text(site: Site) -> None:
@@ -497,7 +533,7 @@ def test_latest_agreements_with_their_sentence_and_dkim_verdict(site: Site) -> N
             now=NOW - timedelta(hours=2 - n),
             received_at=NOW - timedelta(hours=3 - n),
             excerpt=sentence,
-            dkim_result=DkimResult(verdict),
+            dkim_result=DkimResult(verdict, domain="acme.fr", from_domain="acme.fr"),
         )
     rows = read_agreements(settings.archive_path)
     assert [r.message_id for r in rows] == ["ag1@acme.fr", "ag0@acme.fr"]
@@ -511,7 +547,6 @@ def test_latest_agreements_with_their_sentence_and_dkim_verdict(site: Site) -> N
     )
     assert "DKIM : invalid signature" in section and "DKIM : valid signature" in section
     assert "body 0" not in html and "\u202e" not in html
-    assert "/action/reject" not in html  # no rejection on this branch: no button
 
 
 def test_the_daemon_serves_the_page_behind_its_configured_password(
@@ -592,7 +627,7 @@ def test_board_holds_every_awaiting_turn_overdue_first_then_by_deadline(
     found = Insights(NOW, NOW - 28 * 24 * HOUR, NOW - 56 * 24 * HOUR, (), (), (), (), trend, (), ())
     board = status_board(analysis, found, rules)
     assert sorted(t.thread_id for t in board.owed) == sorted(w.thread_id for w in awaiting)
-    rank = {TurnState.OVERDUE: 0, TurnState.DUE_SOON: 1, TurnState.OK: 2}
+    rank = {TurnState.OVERDUE: 0, TurnState.DUE_SOON: 1, TurnState.OK: 2, TurnState.ON_LEAVE: 3}
     keys = [(rank[t.state], t.deadline) for t in board.owed]
     assert keys == sorted(keys)
     for t in board.owed:

@@ -33,7 +33,8 @@ __all__ = [
 
 WINDOW = timedelta(days=28)
 SPARK_WEEKS = 12
-_STATE_RANK = {TurnState.OVERDUE: 0, TurnState.DUE_SOON: 1, TurnState.OK: 2}
+# On leave last: its clock is paused until I am back (every awaiting turn is on leave then).
+_STATE_RANK = {TurnState.OVERDUE: 0, TurnState.DUE_SOON: 1, TurnState.OK: 2, TurnState.ON_LEAVE: 3}
 # C0/C1 controls, line/paragraph separators, bidi embeddings/overrides/isolates, zero-width
 # and BOM: a subject can otherwise reorder or hide what the page shows around it.
 _UNSAFE = re.compile(
