@@ -311,6 +311,18 @@ class SqliteStore:
         ).fetchone()
         return _message(row) if row else None
 
+    def input_changes(self) -> tuple[int, ...]:
+        """A value that moves whenever facts, keywords or acks are added (or removed): what
+        an analysis reads. Each table only grows, so its largest rowid and its row count
+        say so (about 10 ms at 1,000,000 messages); sync bookkeeping, written every pass,
+        is left out on purpose."""
+        row = self._db.execute(
+            "SELECT (SELECT max(rowid) FROM messages), (SELECT count(*) FROM messages), "
+            "(SELECT max(rowid) FROM keywords), (SELECT count(*) FROM keywords), "
+            "(SELECT max(rowid) FROM acks), (SELECT count(*) FROM acks)"
+        ).fetchone()
+        return tuple(int(v or 0) for v in row)
+
     def message_count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM messages").fetchone()[0])
 

@@ -38,8 +38,8 @@ from responsewatch.adapters.store import SqliteStore
 from responsewatch.app.archive_app import AgreementWatcher, archive_new_agreements, open_archive
 from responsewatch.app.bootstrap import App, SourceFactory, SystemClock, bootstrap, make_source
 from responsewatch.app.digest_app import schedule_digest
+from responsewatch.app.incremental import Incremental, compute_state, state_in_child
 from responsewatch.app.notify_app import NudgeService, schedule_nudges
-from responsewatch.app.recompute import analysis_in_child
 from responsewatch.app.sent_check import CHECKED_TYPES, SentAdvice, store_advice
 from responsewatch.app.sync import SyncReport, locations_query, sync_files
 from responsewatch.app.watch import AccountWorker, WatchTiming
@@ -297,6 +297,7 @@ class Daemon:
         # account -> 1 while its synced mail shows none of mine (sent_check: Sent not read).
         self.sent_missing: dict[str, int] = {}
         self._sent_reads: dict[str, tuple[list[str], list[str]]] = {}
+        self.incremental: Incremental | None = None
 
     def start(self) -> None:
         s = self.settings
@@ -304,6 +305,13 @@ class Daemon:
         self.writer.start()
         # The App's own connection is only read (recompute); the writer is the one writer.
         self.app = bootstrap(s, clock=self.clock, source_factory=self._factory)
+        app = self.app
+        self.incremental = Incremental(
+            s,
+            (lambda at: state_in_child(s, at))
+            if s.recompute_in_child
+            else (lambda at: compute_state(app, at)),
+        )
         self._serve_metrics()
         watcher = AgreementWatcher(s, open_archive(s), now=self.clock.now)
         now = datetime.now(UTC)
@@ -376,18 +384,19 @@ class Daemon:
         return run
 
     def recompute(self) -> None:
-        assert self.app is not None
+        assert self.app is not None and self.incremental is not None
         started = time.monotonic()
         at = self.clock.now()
-        if self.settings.recompute_in_child:
-            analysis = analysis_in_child(self.settings, at)
-        else:
-            analysis, _ = self.app.analysis(at)
+        # Unchanged inputs: the last analysis carried to now (app/incremental.py).
+        analysis, full = self.incremental.analysis(at)
+        if full and not self.settings.recompute_in_child:
             clear_caches()
             _release_freed_memory()
         self.snapshot.publish(analysis, at)
         for account in [a for a, missing in self.sent_missing.items() if missing]:
             _recheck_sent(self, account)  # the user may have fixed it, or sent a first mail
+        if not full:
+            return
         log.info(
             "recomputed",
             messages=analysis.totals.messages,
@@ -461,6 +470,8 @@ class Daemon:
             self.metrics_server.shutdown()
             self.metrics_server.server_close()
         self._scrape_reader.close()
+        if self.incremental is not None and jobs_done:
+            self.incremental.close()
         code = 0
         if self.writer is not None:
             self.writer.close()
