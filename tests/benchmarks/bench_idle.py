@@ -144,7 +144,8 @@ def main() -> None:
         }
         for mode, (idle, latency) in results.items():
             print(
-                f"{mode:>6}: idle CPU {100 * idle:5.2f} % of a core; new mail to /metrics {latency:5.2f} s"
+                f"{mode:>6}: idle CPU {100 * idle:5.2f} % of a core; "
+                f"new mail to /metrics {latency:5.2f} s"
             )
         (b_idle, b_lat), (a_idle, a_lat) = results["before"], results["after"]
         print(f"ratio after/before: idle CPU {a_idle / b_idle:.3f}, latency {a_lat / b_lat:.3f}")
