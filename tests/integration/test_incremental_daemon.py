@@ -15,6 +15,7 @@ from tests.support.build import HOUR, ME, T0, raw
 from responsewatch.adapters.store import SqliteStore
 from responsewatch.app.bootstrap import bootstrap
 from responsewatch.app.daemon import Daemon
+from responsewatch.app.rebuild import FINGERPRINT_KEY, fingerprint
 from responsewatch.config import settings_from_mapping
 from responsewatch.core.models import TurnState
 
@@ -67,6 +68,7 @@ def test_idle_recomputes_nothing_and_new_mail_recomputes(tmp_path: Path) -> None
     reader = SqliteStore.open(settings.store_path, readonly=True)
     try:
         wait_for(lambda: reader.message_count() == 1, 20)
+        assert reader.meta(FINGERPRINT_KEY) == fingerprint(settings)  # recorded at start-up
         daemon.recompute()
         inc = daemon.incremental
         assert inc is not None

@@ -109,11 +109,20 @@ def _v_leave_absence(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE messages ADD COLUMN absence TEXT NOT NULL DEFAULT ''")
 
 
+def _v_meta(db: sqlite3.Connection) -> None:
+    # Small named values about the store itself, e.g. the fingerprint of the rules the
+    # results were last computed under (app/rebuild.py).
+    db.execute(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at REAL NOT NULL)"
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v1_facts,
     _v2_keywords_and_digests,
     _v_nudges,
     _v_leave_absence,
+    _v_meta,
 )
 
 
@@ -431,6 +440,20 @@ class SqliteStore:
                 (keyword,),
             )
         }
+
+    # -- meta ----------------------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO meta VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+                "value = excluded.value, updated_at = excluded.updated_at",
+                (key, value, datetime.now(UTC).timestamp()),
+            )
 
     # -- digests -------------------------------------------------------------------------
 

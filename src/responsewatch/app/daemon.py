@@ -41,6 +41,7 @@ from responsewatch.app.bootstrap import App, SourceFactory, SystemClock, bootstr
 from responsewatch.app.digest_app import schedule_digest
 from responsewatch.app.incremental import Incremental, compute_state, state_in_child
 from responsewatch.app.notify_app import NudgeService, schedule_nudges
+from responsewatch.app.rebuild import record_fingerprint
 from responsewatch.app.sent_check import CHECKED_TYPES, SentAdvice, store_advice
 from responsewatch.app.sync import SyncReport, locations_query, sync_files
 from responsewatch.app.watch import AccountWorker, WatchTiming
@@ -314,6 +315,8 @@ class Daemon:
         # The App's own connection is only read (recompute); the writer is the one writer.
         self.app = bootstrap(s, clock=self.clock, source_factory=self._factory)
         app = self.app
+        if record_fingerprint(app.store, s):  # a changed rule recomputes history
+            log.info("rules_changed", action="full recompute")
         self.incremental = Incremental(
             s,
             (lambda at: state_in_child(s, at))
