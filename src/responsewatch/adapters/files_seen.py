@@ -61,11 +61,14 @@ class FileSeen:
         self.maildir, self.files, self.mboxes = other.maildir, other.files, other.mboxes
 
 
-def _maildir_key(path: Path) -> tuple[str, str] | None:
+def _maildir_key(path: Path, folders: dict[Path, bool]) -> tuple[str, str] | None:
     if path.parent.name not in ("cur", "new"):
         return None
     folder = path.parent.parent
-    if not ((folder / "cur").is_dir() and (folder / "new").is_dir()):
+    is_maildir = folders.get(folder)
+    if is_maildir is None:  # once per folder and pass, not once per file
+        is_maildir = folders[folder] = (folder / "cur").is_dir() and (folder / "new").is_dir()
+    if not is_maildir:
         return None
     return str(folder), path.name.split(":", 1)[0]
 
@@ -165,8 +168,9 @@ def read_changed_messages(
     """The messages of ``root`` that ``previous`` does not cover; fills ``current``."""
     if not root.exists() and not root.is_symlink():
         raise ConfigError(f"PATH {root}: no such file or directory")
+    folders: dict[Path, bool] = {}
     for path in iter_paths(root):
-        key = _maildir_key(path)
+        key = _maildir_key(path, folders)
         if key is not None:
             current.maildir.add(key)
             if key not in previous.maildir:
