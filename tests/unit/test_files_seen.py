@@ -69,6 +69,31 @@ def test_maildir_by_unique_name_a_flag_change_is_not_new(tmp_path: Path) -> None
     assert len(reader.seen.maildir) == 2  # a deleted file is forgotten
 
 
+def age(box: Path, seconds: int) -> None:
+    """Date the folder's directories back, as if their last change were long ago."""
+    for sub in ("cur", "new"):
+        if (box / sub).stat().st_mtime > 10**9:  # changed since the last aging
+            os.utime(box / sub, (seconds, seconds))
+
+
+def test_unchanged_maildir_directories_are_not_even_listed(tmp_path: Path) -> None:
+    box = maildir(tmp_path / "Maildir")
+    (box / "new" / "1.a.host").write_bytes(mail(1))
+    (box / "cur" / "2.b.host:2,S").write_bytes(mail(2))
+    reader = Reader(box)
+    assert reader.read()[0] == ["m1@x", "m2@x"]
+    assert reader.read()[0] == []  # listed again: its mtime was too recent to trust
+    age(box, 1_000_000)
+    assert reader.read()[0] == []
+    kept = reader.seen.dirs[str(box / "cur")]
+    assert reader.read()[0] == [] and reader.seen.dirs[str(box / "cur")] is kept
+    assert len(reader.seen.maildir) == 2
+    (box / "new" / "1.a.host").rename(box / "cur" / "1.a.host:2,S")  # both mtimes move
+    (box / "new" / "3.c.host").write_bytes(mail(3))
+    assert reader.read()[0] == ["m3@x"]
+    assert len(reader.seen.maildir) == 3
+
+
 def test_mbox_appended_reads_only_the_tail(tmp_path: Path) -> None:
     path = tmp_path / "INBOX.mbox"
     path.write_bytes(b"".join(mbox_entry(i) for i in range(50)))
@@ -139,6 +164,7 @@ def test_incremental_sync_stores_what_a_full_re_read_stores(ops: list[tuple[str,
                         target.rename(box / "cur" / f"{target.name}:2,S")
                 else:
                     os.utime(mbox, ns=(k * 10**9, k * 10**9))
+                age(box, 1_000_000 + n)
                 sync_files(accounts, incremental, now=clock, seen=seen)
                 sync_files(accounts, full, now=clock)
                 got = {m.message_id for m in incremental.messages()}

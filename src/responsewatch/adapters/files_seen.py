@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,7 @@ from responsewatch.errors import ConfigError
 __all__ = ["FileSeen", "read_changed_messages"]
 
 _WINDOW = 64 * 1024
+_RACY_NS = 2_000_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +56,14 @@ class FileSeen:
     """What a file account's last complete pass read."""
 
     maildir: set[tuple[str, str]] = field(default_factory=set)  # (folder, unique name)
+    # A Maildir's cur/ or new/ -> (its mtime, when it was listed, the keys it held)
+    dirs: dict[str, tuple[int, int, frozenset[tuple[str, str]]]] = field(default_factory=dict)
     files: dict[str, tuple[int, int]] = field(default_factory=dict)  # path -> (size, mtime)
     mboxes: dict[str, _Mbox] = field(default_factory=dict)
 
     def replace(self, other: FileSeen) -> None:
         self.maildir, self.files, self.mboxes = other.maildir, other.files, other.mboxes
+        self.dirs = other.dirs
 
 
 def _maildir_key(path: Path, folders: dict[Path, bool]) -> tuple[str, str] | None:
@@ -169,10 +174,32 @@ def read_changed_messages(
     if not root.exists() and not root.is_symlink():
         raise ConfigError(f"PATH {root}: no such file or directory")
     folders: dict[Path, bool] = {}
-    for path in iter_paths(root):
+    listed: dict[str, tuple[int, int, set[tuple[str, str]]]] = {}
+    started = time.time_ns()
+
+    def unchanged(directory: Path) -> bool:
+        # A file added, removed or renamed changes its directory's mtime. Trusted only
+        # when the mtime was well before that listing: a change within the same
+        # timestamp tick as the listing would leave it equal (as git's "racy" index).
+        try:
+            mtime = directory.stat().st_mtime_ns
+        except OSError:
+            return False
+        old = previous.dirs.get(str(directory))
+        if old is not None and old[0] == mtime and old[1] - mtime > _RACY_NS:
+            current.dirs[str(directory)] = old
+            current.maildir.update(old[2])
+            return True
+        listed[str(directory)] = (mtime, started, set())
+        return False
+
+    for path in iter_paths(root, unchanged):
         key = _maildir_key(path, folders)
         if key is not None:
             current.maildir.add(key)
+            entry = listed.get(str(path.parent))
+            if entry is not None:
+                entry[2].add(key)
             if key not in previous.maildir:
                 yield from _read_file(path, stats)
             continue
@@ -190,3 +217,5 @@ def read_changed_messages(
             current.files[origin] = (st.st_size, st.st_mtime_ns)
             continue
         yield from _read_mbox(path, st, mbox, current, stats)
+    for directory, (mtime, at, keys) in listed.items():
+        current.dirs[directory] = (mtime, at, frozenset(keys))
