@@ -55,6 +55,9 @@ def main() -> None:
             seen = FileSeen()
             first = timed(lambda: sync_files(account, store, now=now, seen=seen))  # noqa: B023
             full = timed(lambda: sync_files(account, store, now=now))  # noqa: B023
+            # The first pass's listing of a just-written Maildir is too recent to trust
+            # (racy mtimes), so that folder is listed once more; then it is skipped.
+            relist = timed(lambda: sync_files(account, store, now=now, seen=seen))  # noqa: B023
             idle = timed(lambda: sync_files(account, store, now=now, seen=seen))  # noqa: B023
             mail = raw("bench-new@x", "jean@acme.fr", [ME], now())
             if kind == "maildir":
@@ -68,6 +71,7 @@ def main() -> None:
             print(
                 f"{label:>7} {len(generated)} messages: first pass {first[0]:.2f}s; "
                 f"full re-read {full[0]:.2f}s wall {full[1]:.2f}s CPU; "
+                f"incremental re-list {relist[1]:.3f}s CPU, "
                 f"incremental, nothing new {idle[0]:.3f}s wall {idle[1]:.3f}s CPU "
                 f"(ratio {idle[1] / full[1]:.4f}); one new message {one[0]:.3f}s wall"
             )
