@@ -50,7 +50,7 @@ def carried(box: list[Message], rules: Rules, t0: datetime, t1: datetime) -> Ana
     return advance(first, rules, BusinessClock(rules.hours), leave, t1)
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(
     mailboxes(),
     st.sampled_from(sorted(VARIANTS)),

@@ -127,7 +127,7 @@ OPS = st.lists(
 )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(OPS)
 def test_incremental_sync_stores_what_a_full_re_read_stores(ops: list[tuple[str, int]]) -> None:
     with tempfile.TemporaryDirectory() as name:
