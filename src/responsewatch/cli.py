@@ -205,6 +205,21 @@ def sync(
 
 
 @app.command()
+def rebuild(config: ConfigOpt) -> None:
+    """Recompute every result from the stored facts under the current rules."""
+    with cli_errors():
+        from responsewatch.app.rebuild import rebuild as run_rebuild
+
+        configure_logging()
+        done = run_rebuild(config, console=err, progress=err.is_terminal)
+        out.print(
+            f"rebuilt {done.messages} messages, {done.conversations} conversations, "
+            f"{done.awaiting} awaiting a reply, in {done.seconds:.1f} s"
+            + (" (rules changed)" if done.rules_changed else "")
+        )
+
+
+@app.command()
 def check(config: ConfigOpt) -> None:
     """Validate the configuration and test each account's connection."""
     with cli_errors():

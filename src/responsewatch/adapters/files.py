@@ -51,11 +51,12 @@ def _is_maildir(path: Path) -> bool:
     return (path / "cur").is_dir() and (path / "new").is_dir()
 
 
-def iter_paths(root: Path) -> Iterator[Path]:
+def iter_paths(root: Path, skip_dir: Callable[[Path], bool] | None = None) -> Iterator[Path]:
     """Every message-bearing file under ``root`` in a stable order, without recursion.
 
     In a Maildir only ``cur/`` and ``new/`` hold messages (``tmp/`` is in flight, the
     other files are the server's indexes); Maildir++ folders (``.Sent``) are Maildirs.
+    ``skip_dir(path)`` true: a Maildir's ``cur/`` or ``new/`` is not listed.
     """
     if not root.is_dir():
         yield root
@@ -69,6 +70,8 @@ def iter_paths(root: Path) -> Iterator[Path]:
             continue
         if _is_maildir(directory):
             for sub in ("cur", "new"):
+                if skip_dir is not None and skip_dir(directory / sub):
+                    continue
                 try:
                     files = sorted(os.scandir(directory / sub), key=lambda e: e.name)
                 except OSError:

@@ -130,12 +130,21 @@ def _v_archive_pending(db: sqlite3.Connection) -> None:
     )
 
 
+def _v_meta(db: sqlite3.Connection) -> None:
+    # Small named values about the store itself, e.g. the fingerprint of the rules the
+    # results were last computed under (app/rebuild.py).
+    db.execute(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at REAL NOT NULL)"
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v1_facts,
     _v2_keywords_and_digests,
     _v_nudges,
     _v_leave_absence,
     _v_archive_pending,
+    _v_meta,
 )
 
 
@@ -375,6 +384,18 @@ class SqliteStore:
         ).fetchone()
         return _message(row) if row else None
 
+    def input_changes(self) -> tuple[int, ...]:
+        """A value that moves whenever facts, keywords or acks are added (or removed): what
+        an analysis reads. Each table only grows, so its largest rowid and its row count
+        say so (about 10 ms at 1,000,000 messages); sync bookkeeping, written every pass,
+        is left out on purpose."""
+        row = self._db.execute(
+            "SELECT (SELECT max(rowid) FROM messages), (SELECT count(*) FROM messages), "
+            "(SELECT max(rowid) FROM keywords), (SELECT count(*) FROM keywords), "
+            "(SELECT max(rowid) FROM acks), (SELECT count(*) FROM acks)"
+        ).fetchone()
+        return tuple(int(v or 0) for v in row)
+
     def message_count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM messages").fetchone()[0])
 
@@ -546,6 +567,20 @@ class SqliteStore:
                 (keyword,),
             )
         }
+
+    # -- meta ----------------------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO meta VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+                "value = excluded.value, updated_at = excluded.updated_at",
+                (key, value, datetime.now(UTC).timestamp()),
+            )
 
     # -- digests -------------------------------------------------------------------------
 

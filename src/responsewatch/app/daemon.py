@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -33,6 +33,7 @@ import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from responsewatch.adapters.archive import EvidenceArchive, agreements_by_client
+from responsewatch.adapters.files_seen import FileSeen
 from responsewatch.adapters.metrics import ResponsewatchCollector, build_registry, serve_metrics
 from responsewatch.adapters.notify import NotificationCounter
 from responsewatch.adapters.store import SqliteStore
@@ -45,8 +46,9 @@ from responsewatch.app.archive_app import (
 )
 from responsewatch.app.bootstrap import App, SourceFactory, SystemClock, bootstrap, make_source
 from responsewatch.app.digest_app import schedule_digest
+from responsewatch.app.incremental import Incremental, compute_state, state_in_child
 from responsewatch.app.notify_app import NudgeService, schedule_nudges
-from responsewatch.app.recompute import analysis_in_child
+from responsewatch.app.rebuild import record_fingerprint
 from responsewatch.app.secrets import resolve_secret
 from responsewatch.app.sent_check import CHECKED_TYPES, SentAdvice, store_advice
 from responsewatch.app.status_app import (
@@ -55,7 +57,6 @@ from responsewatch.app.status_app import (
     prepare,
     read_agreements,
     read_health,
-    report_in_child,
 )
 from responsewatch.app.sync import SyncReport, locations_query, sync_files
 from responsewatch.app.watch import AccountWorker, WatchTiming
@@ -193,6 +194,8 @@ class StoreWriter:
         self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
         self.error: BaseException | None = None
         self.applied = 0
+        # Called on the writer thread after a write that added facts, keywords or acks.
+        self.on_change: Callable[[], None] = lambda: None
 
     def start(self) -> None:
         self._thread.start()
@@ -230,20 +233,24 @@ class StoreWriter:
 
     def _apply(self, item: _Request) -> None:
         store = self._store
+        added = 0
         if isinstance(item, _SaveBatch):
-            store.save_batch(item.folder, item.messages, item.cursor, item.pending)
+            added = store.save_batch(item.folder, item.messages, item.cursor, item.pending)
         elif isinstance(item, _ResetFolder):
             store.reset_folder(item.folder)
         elif isinstance(item, _Keywords):
-            store.add_keywords(item.items, item.at)
+            added = store.add_keywords(item.items, item.at)
         elif isinstance(item, _Messages):
-            store.add_messages(item.messages, account=item.account)
+            added = store.add_messages(item.messages, account=item.account)
         elif isinstance(item, _Success):
             store.record_sync_success(item.account, item.at)
         elif isinstance(item, _Error):
             store.record_sync_error(item.account, item.kind, item.at)
         elif isinstance(item, _Ack):
             store.add_ack(item.message_id, item.thread_id, item.at)
+            added = 1  # an acknowledgement changes the analysis like new facts do
+        if added:
+            self.on_change()
 
     def _reader(self) -> SqliteStore:
         reader: SqliteStore | None = getattr(self._local, "reader", None)
@@ -381,6 +388,10 @@ class Daemon:
         self.status = StatusState(settings) if settings.web.enabled else None
         self.web: WebServer | None = None
         self.web_port: int | None = None
+        self.incremental: Incremental | None = None
+        self._files_seen: dict[str, FileSeen] = {}  # file account -> what its last pass read
+        self._last_full = (0.0, 0.0)  # (monotonic end, seconds) of the last full recompute
+        self._status_states: tuple[tuple[str, str, str], ...] | None = None
 
     def start(self) -> None:
         s = self.settings
@@ -388,6 +399,16 @@ class Daemon:
         self.writer.start()
         # The App's own connection is only read (recompute); the writer is the one writer.
         self.app = bootstrap(s, clock=self.clock, source_factory=self._factory)
+        app = self.app
+        if record_fingerprint(app.store, s):  # a changed rule recomputes history
+            log.info("rules_changed", action="full recompute")
+        page = self.status is not None  # the status page shows the insights too
+        self.incremental = Incremental(
+            s,
+            (lambda at: state_in_child(s, at, with_insights=page))
+            if s.recompute_in_child
+            else (lambda at: compute_state(app, at, with_insights=page)),
+        )
         self._serve_metrics()
         # One archive for every thread: its index is read once, then only what is appended.
         self._archive = open_archive(s, head=self.writer)
@@ -397,10 +418,12 @@ class Daemon:
         # Jobs first run "now", but start() comes after the workers and the digest App: with
         # APScheduler's default 1 s grace a slow start would skip those first runs entirely.
         scheduler = BackgroundScheduler(timezone=UTC, job_defaults={"misfire_grace_time": None})
-        scheduler.add_job(
+        recompute_job = scheduler.add_job(
             self._job(self.recompute), "interval", seconds=s.recompute_every_s,
             next_run_time=now, id="recompute", max_instances=1, coalesce=True,
         )  # fmt: skip
+        # New mail recomputes at once rather than at the next interval: idle costs nothing.
+        self.writer.on_change = lambda: self._wake(recompute_job)
         for account in s.accounts:
             if account.type in FILE_TYPES:
                 scheduler.add_job(
@@ -464,50 +487,68 @@ class Daemon:
         return run
 
     def recompute(self) -> None:
-        assert self.app is not None
+        assert self.app is not None and self.incremental is not None
         started = time.monotonic()
         at = self.clock.now()
-        prepared = None
-        if self.settings.recompute_in_child:
-            if self.status is not None:  # the status page shows the insights too
-                prepared = report_in_child(self.settings, at)
-                analysis = prepared.analysis
-            else:
-                analysis = analysis_in_child(self.settings, at)
-        else:
-            if self.status is not None:
-                analysis, found = self.app.report_with_insights(at)
-                prepared = prepare(analysis, found, self.settings)
-            else:
-                analysis, _ = self.app.analysis(at)
+        # Unchanged inputs: the last analysis carried to now (app/incremental.py).
+        analysis, full = self.incremental.analysis(at)
+        if full and not self.settings.recompute_in_child:
             clear_caches()
             _release_freed_memory()
         self.snapshot.publish(analysis, at)
         for account in [a for a, missing in self.sent_missing.items() if missing]:
             _recheck_sent(self, account)  # the user may have fixed it, or sent a first mail
-        if self.status is not None and prepared is not None:
-            self.status.publish(
-                analysis,
-                prepared.insights,
-                at,
-                read_health(
-                    self.settings,
-                    self._scrape_reader.sync_status(),
-                    self._scrape_reader.sync_errors(),
-                ),
-                read_agreements(self.settings.archive_path),
-                prepared,
-            )
-            # The snapshot's million acyclic objects would otherwise be rescanned by every
-            # full collection a page view triggers (p99 300 ms -> 35 ms, bench_status.py).
-            # Refcounting still frees the previous snapshot; only the cyclic GC skips them.
-            gc.freeze()
+        if self.status is not None:
+            self._publish_status(analysis, at, full)
+        if not full:
+            return
+        self._last_full = (time.monotonic(), time.monotonic() - started)
         log.info(
             "recomputed",
             messages=analysis.totals.messages,
             awaiting=len(analysis.awaiting),
             seconds=round(time.monotonic() - started, 3),
         )
+
+    def _publish_status(self, analysis: Analysis, at: datetime, full: bool) -> None:
+        """The page's snapshot: rebuilt after a full computation, and after a carried-forward
+        one only when a turn changed state (ages are shown against deadline instants, which
+        the page counts down itself; rebuilding the report JSON at every tick would cost a
+        second of CPU a minute at 100,000 messages)."""
+        assert self.status is not None and self.incremental is not None
+        found = self.incremental.insights
+        if found is None:
+            return
+        states = tuple((w.thread_id, w.client, str(w.state)) for w in analysis.awaiting)
+        if not full and states == self._status_states:
+            return
+        prepared = prepare(analysis, found, self.settings)
+        self.status.publish(
+            analysis,
+            prepared.insights,
+            at,
+            read_health(
+                self.settings,
+                self._scrape_reader.sync_status(),
+                self._scrape_reader.sync_errors(),
+            ),
+            read_agreements(self.settings.archive_path),
+            prepared,
+        )
+        self._status_states = states
+        # The snapshot's million acyclic objects would otherwise be rescanned by every
+        # full collection a page view triggers (p99 300 ms -> 35 ms, bench_status.py).
+        # Refcounting still frees the previous snapshot; only the cyclic GC skips them.
+        gc.freeze()
+
+    def _wake(self, job: Any) -> None:
+        """Recompute soon after new facts; during a backfill at most a third of the time."""
+        if self.stop_event.is_set():
+            return
+        end, took = self._last_full
+        delay = max(0.0, end + 2 * took - time.monotonic())
+        with contextlib.suppress(Exception):  # the scheduler may be starting or stopping
+            job.modify(next_run_time=datetime.now(UTC) + timedelta(seconds=delay))
 
     def _sent_check_for(self, account: AccountSettings) -> Callable[[SyncReport], None] | None:
         if account.type not in CHECKED_TYPES:
@@ -580,6 +621,7 @@ class Daemon:
                 now=self.clock.now,
                 should_stop=self.stop_event.is_set,
                 archiver=self._files_watcher.files() if self._files_watcher else None,
+                seen=self._files_seen.setdefault(account.name, FileSeen()),
             )
         except RwError as exc:
             kind = type(exc).__name__
@@ -613,6 +655,8 @@ class Daemon:
             self.metrics_server.shutdown()
             self.metrics_server.server_close()
         self._scrape_reader.close()
+        if self.incremental is not None and jobs_done:
+            self.incremental.close()
         code = 0
         if self.writer is not None:
             self.writer.close()

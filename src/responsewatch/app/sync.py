@@ -19,6 +19,7 @@ from typing import Protocol
 import structlog
 
 from responsewatch.adapters.files import ReadStats, read_messages
+from responsewatch.adapters.files_seen import FileSeen, read_changed_messages
 from responsewatch.config import AccountSettings
 from responsewatch.core.forged import AUTH_FAIL
 from responsewatch.core.models import Message
@@ -355,14 +356,22 @@ def sync_files(
     progress: Progress | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     archiver: WholeArchiver | None = None,
+    seen: FileSeen | None = None,
 ) -> SyncReport:
     """Maildir/mbox accounts: re-read the files; known Message-IDs are ignored. The bytes
-    are whole messages: ``archiver`` sees each and archives after each batch commit."""
+    are whole messages: ``archiver`` sees each and archives after each batch commit. With
+    ``seen`` (the daemon's, per account) only what changed since its last pass is read."""
     report = SyncReport(account.name, folders=[account.path])
     stats = ReadStats()
     batch: list[Message] = []
+    current = FileSeen()
+    items = (
+        read_messages([Path(account.path)], stats)
+        if seen is None
+        else read_changed_messages(Path(account.path), seen, current, stats)
+    )
     try:
-        for item in read_messages([Path(account.path)], stats):
+        for item in items:
             msg = parse_message(item.data)
             report.fetched += 1
             if "no-header" in msg.warnings:
@@ -391,6 +400,8 @@ def sync_files(
     except RwError as exc:
         raise SourceUnavailable(account.name, str(exc)) from exc
     report.skipped = stats.skipped
+    if seen is not None:
+        seen.replace(current)  # only a complete pass moves the account's state on
     store.record_sync_success(account.name, now())
     return report
 

@@ -34,7 +34,7 @@ from responsewatch.core.rules import ClientDirectory, ClientRule, Rules
 from responsewatch.core.stats import median, percentile
 from responsewatch.core.subjects import is_forward_subject
 
-__all__ = ["analyze", "state_for"]
+__all__ = ["analyze", "state_for", "thresholds_of"]
 
 _TIME_THEN_ID = itemgetter(0, 1)
 
@@ -57,6 +57,18 @@ class _MyTurn:
 class _Thresholds:
     reply_within_s: float
     warn_at_s: float
+
+
+def thresholds_of(rules: Rules, client: str) -> _Thresholds:
+    """The client's (reply_within, warn_at): its own, else the SLA's."""
+    sla = rules.sla
+    rule = {c.name: c for c in rules.clients}.get(client)
+    within = rule.reply_within_s if rule and rule.reply_within_s is not None else None
+    warn = rule.warn_at_s if rule and rule.warn_at_s is not None else None
+    return _Thresholds(
+        within if within is not None else sla.reply_within_s,
+        warn if warn is not None else sla.warn_at_s,
+    )
 
 
 def state_for(age_s: float, limits: _Thresholds) -> TurnState:
@@ -103,14 +115,7 @@ class _Analyzer:
         return found
 
     def _limits_of(self, client: str) -> _Thresholds:
-        sla = self.rules.sla
-        rule = self.by_name.get(client)
-        within = rule.reply_within_s if rule and rule.reply_within_s is not None else None
-        warn = rule.warn_at_s if rule and rule.warn_at_s is not None else None
-        return _Thresholds(
-            within if within is not None else sla.reply_within_s,
-            warn if warn is not None else sla.warn_at_s,
-        )
+        return thresholds_of(self.rules, client)
 
     def _is_client_message(self, msg: Message) -> str | None:
         if msg.automated or msg.from_addr is None or msg.from_addr in self.me:
