@@ -17,26 +17,28 @@ from responsewatch.errors import ConfigError
 __all__ = ["resolve_secret", "resolve_secret_lines"]
 
 
+def _run_command(command: str, where: str) -> str:
+    """What a secret command prints; errors name ``where``, never the output."""
+    try:
+        done = subprocess.run(
+            command if os.name != "nt" else shlex.split(command),
+            shell=True,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ConfigError(f"{where}: could not run it ({exc.__class__.__name__})") from None
+    if done.returncode != 0:
+        raise ConfigError(
+            f"{where}: exited with status {done.returncode}; run it by hand to check what it prints"
+        )
+    return done.stdout.decode("utf-8", "replace")
+
+
 def resolve_secret(ref: SecretRef, key: str) -> str:
     if ref.command:
-        try:
-            done = subprocess.run(
-                ref.command if os.name != "nt" else shlex.split(ref.command),
-                shell=True,
-                capture_output=True,
-                timeout=60,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise ConfigError(
-                f"{key}.password_command: could not run it ({exc.__class__.__name__})"
-            ) from None
-        if done.returncode != 0:
-            raise ConfigError(
-                f"{key}.password_command: exited with status {done.returncode}; run it by hand "
-                "to check it prints the password"
-            )
-        value = done.stdout.decode("utf-8", "replace").splitlines()
+        value = _run_command(ref.command, f"{key}.password_command").splitlines()
         if not value or not value[0]:
             raise ConfigError(f"{key}.password_command: printed nothing")
         return value[0]
@@ -63,21 +65,7 @@ def resolve_secret_lines(ref: SecretRef, key: str, prefix: str = "urls") -> list
     """Every non-empty, non-comment line of a multi-line secret (``notify.urls_*``: one
     Apprise URL a line). Errors name ``{key}.{prefix}_command|_env|_file``, never a value."""
     if ref.command:
-        try:
-            done = subprocess.run(
-                ref.command if os.name != "nt" else shlex.split(ref.command),
-                shell=True,
-                capture_output=True,
-                timeout=60,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise ConfigError(
-                f"{key}.{prefix}_command: could not run it ({exc.__class__.__name__})"
-            ) from None
-        if done.returncode != 0:
-            raise ConfigError(f"{key}.{prefix}_command: exited with status {done.returncode}")
-        text = done.stdout.decode("utf-8", "replace")
+        text = _run_command(ref.command, f"{key}.{prefix}_command")
         where = f"{key}.{prefix}_command"
     elif ref.env:
         text = os.environ.get(ref.env, "")

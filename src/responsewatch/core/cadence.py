@@ -38,7 +38,7 @@ from zoneinfo import ZoneInfo
 
 from responsewatch.core.business_time import BusinessClock
 from responsewatch.core.models import ClientCadence, Message, Reply, message_time
-from responsewatch.core.rules import ClientDirectory, ClientRule, Rules
+from responsewatch.core.rules import ClientDirectory, ClientRule, Rules, client_of_message
 
 __all__ = ["DEFAULT_MISSION_DAYS", "cadences", "merge_intervals", "report_every_of"]
 
@@ -166,20 +166,6 @@ class _Cadence:
         )
 
 
-def _is_client_message(msg: Message, rules: Rules, directory: ClientDirectory) -> str | None:
-    # DESIGN "client message", as in core.latency: from a client, not automated, to me.
-    if msg.automated or msg.from_addr is None or msg.from_addr in rules.me:
-        return None
-    client = directory.client_of(msg.from_addr)
-    if client is None:
-        return None
-    if not rules.me.isdisjoint(msg.to):
-        return client
-    if rules.sla.count_cc and not rules.me.isdisjoint(msg.cc):
-        return client
-    return None
-
-
 def cadences(
     messages: Mapping[str, Message],
     rules: Rules,
@@ -222,7 +208,7 @@ def cadences(
                 if (msg.message_id, client) not in replied:
                     updates[client].append(when)
             continue
-        sender = _is_client_message(msg, rules, directory)
+        sender = client_of_message(msg, rules, directory)
         if sender in every and (sender not in first or when < first[sender]):
             first[sender] = when
     state = _Cadence(rules, clock, now, paused)

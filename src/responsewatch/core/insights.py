@@ -38,7 +38,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from responsewatch.core.models import Analysis, Conversation, Message, message_time
-from responsewatch.core.rules import ClientDirectory, Rules
+from responsewatch.core.rules import ClientDirectory, Rules, client_of_message
 from responsewatch.core.stats import median
 from responsewatch.core.subjects import is_forward_subject
 
@@ -226,20 +226,6 @@ def _long_missions(rules: Rules, today: date) -> tuple[LongMission, ...]:
     return tuple(sorted(out, key=lambda m: (-m.days_over, m.client)))
 
 
-def _is_client_message(msg: Message, rules: Rules, directory: ClientDirectory) -> str | None:
-    # The same reading as core.latency: from a client, not automated, addressed to me.
-    if msg.automated or msg.from_addr is None or msg.from_addr in rules.me:
-        return None
-    client = directory.client_of(msg.from_addr)
-    if client is None:
-        return None
-    if not rules.me.isdisjoint(msg.to):
-        return client
-    if rules.sla.count_cc and not rules.me.isdisjoint(msg.cc):
-        return client
-    return None
-
-
 def _addressed(msg: Message, directory: ClientDirectory) -> set[str]:
     found = {directory.client_of(a) for a in (*msg.to, *msg.cc)}
     return {c for c in found if c is not None}
@@ -394,7 +380,7 @@ def _owed(
                         if not is_forward_subject(msg.subject):
                             asking.discard(addressed)
                 continue
-            sender = _is_client_message(msg, rules, directory)
+            sender = client_of_message(msg, rules, directory)
             if sender is not None:
                 open_turns.pop(sender, None)
                 if not msg.thanks_only:

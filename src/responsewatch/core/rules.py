@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, time
+from typing import TYPE_CHECKING
 
 from responsewatch.core.leave import LeaveRules
+
+if TYPE_CHECKING:
+    from responsewatch.core.models import Message
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -126,3 +130,18 @@ class ClientDirectory:
             if candidate in self._by_domain:
                 return self._by_domain[candidate]
         return None
+
+
+def client_of_message(msg: Message, rules: Rules, directory: ClientDirectory) -> str | None:
+    """The client of a DESIGN.md *client message* (from a client, not automated, one of my
+    addresses in To, or Cc with ``sla.count_cc``), else None. Cadence and insights read it."""
+    if msg.automated or msg.from_addr is None or msg.from_addr in rules.me:
+        return None
+    client = directory.client_of(msg.from_addr)
+    if client is None:
+        return None
+    if not rules.me.isdisjoint(msg.to):
+        return client
+    if rules.sla.count_cc and not rules.me.isdisjoint(msg.cc):
+        return client
+    return None
