@@ -88,3 +88,18 @@ def test_leave_never_makes_a_cadence_later(start: int, hours: int, now_h: int) -
     if plain.update_due_at is not None and paused.update_due_at is not None:
         assert paused.update_due_at >= plain.update_due_at
     assert (paused.last_update_at, paused.updates) == (plain.last_update_at, plain.updates)
+
+
+def test_business_due_date_at_the_leave_start_moves_past_the_whole_leave() -> None:
+    # Due exactly when the leave starts (Monday 9 Nov 00:00 Paris): the next business
+    # opening on my working clock is Monday 16 Nov, not the first morning of the leave.
+    leave = day_span(date(2026, 11, 9), date(2026, 11, 13), PARIS)
+    every = (leave[0] - (T0 + DAY)).total_seconds()
+    rules = replace(
+        with_leave(RULES, leave),
+        clients=(replace(ACME, report_every_s=every),),
+        sla=Sla(clock="business"),
+        hours=BusinessHours(timezone="Europe/Paris"),
+    )
+    _, c = cad(BOX[:2], rules, T0 + 3 * DAY)
+    assert c.update_due_at == datetime(2026, 11, 16, 8, 0, tzinfo=UTC)
