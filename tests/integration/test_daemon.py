@@ -252,6 +252,7 @@ def test_stop_during_a_backfill_commits_whole_batches_and_resumes(tmp_path: Path
             "me": {"addresses": [ME]},
             "store": {"path": str(tmp_path / "mem.db")},
             "accounts": [{"name": "mem", "type": "graph"}],
+            "metrics": {"listen": "127.0.0.1:0"},  # never the shared default port
         }
     )
 
@@ -302,6 +303,7 @@ def test_first_recompute_runs_even_when_the_scheduler_starts_late(
             "store": {"path": str(tmp_path / "late.db")},
             "accounts": [{"name": "mem", "type": "graph"}],
             "daemon": {"recompute_every": "1h", "recompute_in_child": False},
+            "metrics": {"listen": "127.0.0.1:0"},
         }
     )
     daemon = Daemon(settings, source_factory=lambda _a: box, timing=FAST)

@@ -39,6 +39,7 @@ from responsewatch.adapters.nudge_log import NudgeLog
 from responsewatch.adapters.smtp import SmtpSender
 from responsewatch.config import Settings, load_settings
 from responsewatch.core.business_time import BusinessClock
+from responsewatch.core.leave import Leave
 from responsewatch.core.models import Analysis
 from responsewatch.core.nudges import (
     AgreementNote,
@@ -50,6 +51,7 @@ from responsewatch.core.nudges import (
     plan_nudges,
     render,
 )
+from responsewatch.core.nudges_leave import back_from_leave_nudges, update_due_nudges
 from responsewatch.errors import ConfigError, RwError
 from responsewatch.secrets import resolve_secret_lines
 
@@ -107,6 +109,7 @@ class NudgeService:
     retry: Retry = field(default_factory=Retry)
     clock: BusinessClock = field(init=False)
     _cooling: dict[str, _Cooling] = field(default_factory=dict)
+    _leave_clock: tuple[tuple[tuple[datetime, datetime], ...], BusinessClock] | None = None
 
     def __post_init__(self) -> None:
         self.clock = BusinessClock(self.settings.rules.hours)
@@ -138,24 +141,40 @@ class NudgeService:
             log.warning("nudge_agreements_unavailable", error=type(exc).__name__)
         return notes
 
+    def _working_clock(self, periods: tuple[tuple[datetime, datetime], ...]) -> BusinessClock:
+        """The business clock with my leave cut out (cached: its tables cost a rebuild)."""
+        cached = self._leave_clock
+        if cached is None or cached[0] != periods:
+            cached = self._leave_clock = (periods, self.clock.with_leave(Leave.of(periods)))
+        return cached[1]
+
     def plans(self, analysis: Analysis, now: datetime) -> dict[str, Plan]:
         acks, sync, agreements = self._inputs()
         policy = policy_of(self.settings)
-        return {
-            ch.id: plan_nudges(
+        leave = Leave.of(analysis.leave)
+        clock = self._working_clock(analysis.leave)
+        plans: dict[str, Plan] = {}
+        for ch in self.channels:
+            sent = self.log.delivered(ch.id)
+            extra = update_due_nudges(
+                analysis, clock, policy, now=now, timezone=self.settings.timezone, sent=sent
+            )
+            extra += back_from_leave_nudges(analysis, leave, policy, now=now, acks=acks)
+            plans[ch.id] = plan_nudges(
                 analysis,
                 self.settings.rules,
-                self.clock,
+                clock,
                 policy,
                 now=now,
-                sent=self.log.delivered(ch.id),
+                sent=sent,
                 acks=acks,
                 sync=sync,
                 watching_since=self.watching_since,
                 agreements=agreements,
+                leave=leave,
+                extra=extra,
             )
-            for ch in self.channels
-        }
+        return plans
 
     # -- the tick -----------------------------------------------------------------------------
 

@@ -339,9 +339,8 @@ def analyze(
 ) -> Analysis:
     """Turns, replies and statistics of every conversation, as of ``now``."""
     leave = my_leave(messages, rules) if rules.leave.configured or rules.hours.leave else NO_LEAVE
-    analyzer = _Analyzer(
-        rules, clock.with_leave(leave), now, acks or {}, leave, client_absences(messages, rules)
-    )
+    working = clock.with_leave(leave)
+    analyzer = _Analyzer(rules, working, now, acks or {}, leave, client_absences(messages, rules))
     conversation_count = 0
     for conv in conversations:
         conversation_count += 1
@@ -377,6 +376,9 @@ def analyze(
             analyzer.replies,
             clients=(c.client for c in stats),
             now=now,
-            clock=clock,
+            # DESIGN "Reporting cadence": my leave pauses the cadence as it pauses my clocks.
+            clock=working,
+            paused=leave.periods(),
         ),
+        leave=leave.periods(),
     )

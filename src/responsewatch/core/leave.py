@@ -127,6 +127,20 @@ class Leave:
         a, b = _us(start), _us(end)
         return (b - a - (self._before(b) - self._before(a))) / 1_000_000
 
+    def after(self, start: datetime, seconds: float) -> datetime:
+        """The instant at which ``seconds`` outside leave have elapsed since ``start``."""
+        t = start
+        remaining = timedelta(seconds=seconds)
+        for p_start, p_end in self.periods():
+            if p_end <= t:
+                continue
+            if p_start > t:
+                if remaining <= p_start - t:
+                    return t + remaining
+                remaining -= p_start - t
+            t = max(t, p_end)
+        return t + remaining
+
     def contains(self, t: datetime) -> bool:
         x = _us(t)
         i = bisect_right(self.starts, x) - 1

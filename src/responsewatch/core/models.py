@@ -178,3 +178,5 @@ class Analysis:
     client_replies: tuple[ClientReply, ...]
     acknowledged: tuple[Acknowledged, ...] = field(default=())
     cadence: tuple[ClientCadence, ...] = field(default=())  # only clients with report_every
+    # My merged leave periods [start, end) in UTC (not in the JSON; the nudges read them).
+    leave: tuple[tuple[datetime, datetime], ...] = field(default=())

@@ -23,6 +23,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from responsewatch.core.business_time import BusinessClock
+from responsewatch.core.leave import NO_LEAVE, Leave
 from responsewatch.core.models import Analysis, Awaiting
 from responsewatch.core.rules import Rules
 
@@ -52,6 +53,8 @@ class NudgeKind(StrEnum):
     SYNC_STALE = "sync_stale"
     SYNC_RECOVERED = "sync_recovered"
     AGREEMENT = "agreement"
+    UPDATE_DUE = "update_due"  # a client's proactive update is due in one business day
+    BACK_FROM_LEAVE = "back_from_leave"  # one summary of what waits, when my leave ends
 
 
 NUDGE_KINDS: tuple[str, ...] = tuple(k.value for k in NudgeKind)
@@ -98,6 +101,8 @@ class Nudge:
     since: datetime | None = None  # turn: its first message; sync: the last success
     deadline: datetime | None = None  # turn: the reply_within instant
     account: str = ""
+    # back_from_leave: (client, turns waiting, subject of the oldest) per client
+    waiting: tuple[tuple[str, int, str], ...] = ()
 
     @property
     def key(self) -> tuple[str, str]:
@@ -166,10 +171,12 @@ def next_business_open(clock: BusinessClock, now: datetime) -> datetime | None:
     return hi - _US
 
 
-def _threshold(clock: BusinessClock, sla_clock: str, since: datetime, seconds: float) -> datetime:
+def _threshold(
+    clock: BusinessClock, sla_clock: str, since: datetime, seconds: float, leave: Leave = NO_LEAVE
+) -> datetime:
     if sla_clock == "business":
-        return business_instant(clock, since, seconds)
-    return since + timedelta(seconds=seconds)
+        return business_instant(clock, since, seconds)  # the clock has the leave cut out
+    return leave.after(since, seconds)
 
 
 # -- planning --------------------------------------------------------------------------------
@@ -199,8 +206,11 @@ def _turn_nudges(
     now: datetime,
     acks: Mapping[str, datetime],
     sent: Collection[tuple[str, str]],
+    leave: Leave = NO_LEAVE,
 ) -> list[Nudge]:
     out: list[Nudge] = []
+    if leave.contains(now):  # DESIGN "Leave and absences": both clocks are paused
+        return out
     wanted_soon = NudgeKind.DUE_SOON.value in policy.kinds
     wanted_over = NudgeKind.OVERDUE.value in policy.kinds
     if not (wanted_soon or wanted_over):
@@ -220,7 +230,7 @@ def _turn_nudges(
         age = (
             clock.seconds_between(turn.since, now)
             if business
-            else (now - turn.since).total_seconds()
+            else leave.calendar_seconds(turn.since, now)
         )
         if age >= within_s:
             if not wanted_over:
@@ -233,11 +243,11 @@ def _turn_nudges(
         ref = turn_ref(turn)
         if (kind.value, ref) in sent:
             continue
-        deadline = _threshold(clock, rules.sla.clock, turn.since, within_s)
+        deadline = _threshold(clock, rules.sla.clock, turn.since, within_s, leave)
         due_at = (
             deadline
             if kind is NudgeKind.OVERDUE
-            else _threshold(clock, rules.sla.clock, turn.since, warn_s)
+            else _threshold(clock, rules.sla.clock, turn.since, warn_s, leave)
         )
         out.append(
             Nudge(
@@ -314,13 +324,19 @@ def plan_nudges(
     sync: Sequence[SyncHealth] = (),
     watching_since: datetime | None = None,
     agreements: Sequence[AgreementNote] = (),
+    leave: Leave = NO_LEAVE,
+    extra: Sequence[Nudge] = (),
 ) -> Plan:
     """The nudges to send at ``now`` and those held by quiet hours (with their release).
 
     ``analysis`` may be older than ``now``: turn states are re-evaluated at ``now`` (a state
-    changes with time alone). ``sent``: (kind, ref) keys already delivered.
+    changes with time alone). ``sent``: (kind, ref) keys already delivered. ``leave``: my
+    leave (``clock`` must have it cut out too), so ages are re-evaluated as the analysis
+    measures them. ``extra``: candidates of other kinds (core/nudges_leave.py), filtered
+    and held like the others.
     """
-    candidates = _turn_nudges(analysis.awaiting, rules, clock, policy, now, acks or {}, sent)
+    candidates = _turn_nudges(analysis.awaiting, rules, clock, policy, now, acks or {}, sent, leave)
+    candidates += extra
     candidates += _sync_nudges(sync, policy, now, watching_since, sent)
     if NudgeKind.AGREEMENT.value in policy.kinds:
         candidates += [
@@ -361,6 +377,8 @@ _TITLES = {
         NudgeKind.SYNC_STALE: ("mail account not syncing", "mail accounts not syncing"),
         NudgeKind.SYNC_RECOVERED: ("mail account syncing again", "mail accounts syncing again"),
         NudgeKind.AGREEMENT: ("agreement archived", "agreements archived"),
+        NudgeKind.UPDATE_DUE: ("client update due", "client updates due"),
+        NudgeKind.BACK_FROM_LEAVE: ("back from leave", "back from leave"),
     },
     "fr": {
         NudgeKind.OVERDUE: ("réponse en retard", "réponses en retard"),
@@ -369,6 +387,8 @@ _TITLES = {
         NudgeKind.SYNC_RECOVERED: ("compte mail synchronisé à nouveau",
                                    "comptes mail synchronisés à nouveau"),
         NudgeKind.AGREEMENT: ("accord archivé", "accords archivés"),
+        NudgeKind.UPDATE_DUE: ("point client à envoyer", "points clients à envoyer"),
+        NudgeKind.BACK_FROM_LEAVE: ("retour de congés", "retour de congés"),
     },
 }  # fmt: skip
 _WORDS = {
@@ -381,6 +401,14 @@ _WORDS = {
         "more": "and {n} more",
         "test_title": "responsewatch test notification",
         "test_body": "Nudges reach you here.",
+        "update_due": "update due",
+        "last_update": "last update",
+        "no_update": "no update yet",
+        "on_leave_since": "on leave since",
+        "waiting_n": "{n} replies waiting",
+        "waiting_1": "1 reply waiting",
+        "nothing_waits": "nothing waits",
+        "oldest": "oldest",
     },
     "fr": {
         "waiting": "en attente depuis",
@@ -391,6 +419,14 @@ _WORDS = {
         "more": "et {n} de plus",
         "test_title": "responsewatch : notification de test",
         "test_body": "Les rappels vous parviendront ici.",
+        "update_due": "point attendu",
+        "last_update": "dernier point",
+        "no_update": "aucun point encore",
+        "on_leave_since": "en congés depuis",
+        "waiting_n": "{n} réponses en attente",
+        "waiting_1": "1 réponse en attente",
+        "nothing_waits": "rien n'attend",
+        "oldest": "la plus ancienne",
     },
 }
 _DAYS = {
@@ -402,8 +438,9 @@ _MONTHS = {
     "fr": ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.",
            "nov.", "déc."),
 }  # fmt: skip
-_KIND_ORDER = (NudgeKind.OVERDUE, NudgeKind.DUE_SOON, NudgeKind.SYNC_STALE,
-               NudgeKind.SYNC_RECOVERED, NudgeKind.AGREEMENT)  # fmt: skip
+_KIND_ORDER = (NudgeKind.BACK_FROM_LEAVE, NudgeKind.OVERDUE, NudgeKind.DUE_SOON,
+               NudgeKind.UPDATE_DUE, NudgeKind.SYNC_STALE, NudgeKind.SYNC_RECOVERED,
+               NudgeKind.AGREEMENT)  # fmt: skip
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
 
 
@@ -443,6 +480,13 @@ def _line(nudge: Nudge, now: datetime, language: str, zone: ZoneInfo, open_url: 
     if nudge.kind in (NudgeKind.SYNC_STALE, NudgeKind.SYNC_RECOVERED):
         last = _when(nudge.since, language, zone) if nudge.since else w["never"]
         return [f"• {label}: {_clean(nudge.account)} ({w['last_sync']}: {last})"]
+    if nudge.kind is NudgeKind.BACK_FROM_LEAVE:
+        return _back_lines(nudge, language, zone)
+    if nudge.kind is NudgeKind.UPDATE_DUE:
+        last = (f"{w['last_update']} {_when(nudge.since, language, zone)}" if nudge.since
+                else w["no_update"])  # fmt: skip
+        due = _when(nudge.deadline, language, zone) if nudge.deadline else "-"
+        return [f"• {_clean(nudge.client, 60)}: {w['update_due']} {due} ({last})"]
     head = f"• {_clean(nudge.client, 60)}: {_clean(nudge.subject) or '-'}"
     lines = [head]
     details = []
@@ -455,6 +499,25 @@ def _line(nudge: Nudge, now: datetime, language: str, zone: ZoneInfo, open_url: 
     lines.append(f"  Message-ID: <{_clean(nudge.message_id, 250)}>")
     if open_url:
         lines.append(f"  {w['open']}: {_open_link(open_url, nudge.message_id)}")
+    return lines
+
+
+def _waiting_count(n: int, language: str) -> str:
+    w = _WORDS[language]
+    if n == 0:
+        return w["nothing_waits"]
+    return w["waiting_1"] if n == 1 else w["waiting_n"].format(n=n)
+
+
+def _back_lines(nudge: Nudge, language: str, zone: ZoneInfo) -> list[str]:
+    w = _WORDS[language]
+    total = sum(n for _c, n, _s in nudge.waiting)
+    since = f" ({w['on_leave_since']} {_when(nudge.since, language, zone)})" if nudge.since else ""
+    lines = [f"• {_TITLES[language][nudge.kind][0]}{since}: {_waiting_count(total, language)}"]
+    for client, n, oldest in nudge.waiting[:MAX_LINES]:
+        lines.append(f"  {_clean(client, 60)}: {n} ({w['oldest']}: {_clean(oldest) or '-'})")
+    if len(nudge.waiting) > MAX_LINES:
+        lines.append("  " + w["more"].format(n=len(nudge.waiting) - MAX_LINES))
     return lines
 
 
@@ -481,6 +544,12 @@ def render(
         if not group:
             continue
         one, many = _TITLES[lang][kind]
+        if kind is NudgeKind.BACK_FROM_LEAVE:
+            total = sum(n for _c, n, _s in group[0].waiting)
+            parts.append(f"{one}{sep}{_waiting_count(total, lang)}")
+            body += _line(group[0], now, lang, zone, open_url)
+            shown += 1
+            continue
         names = sorted({_clean(n.client or n.account, 40) for n in group})
         shown_names = ", ".join(names[:MAX_TITLE_NAMES])
         if len(names) > MAX_TITLE_NAMES:
