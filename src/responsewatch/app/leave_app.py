@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from responsewatch.adapters.store import SqliteStore
+from responsewatch.app.terminal import cell, lit
 from responsewatch.config import load_settings
 from responsewatch.core.absence import client_absences, my_leave_spans
 from responsewatch.core.leave import Leave, LeaveSpan
@@ -82,10 +83,10 @@ def print_leave(report: LeaveReport, console: Console) -> None:
     for column in ("From", "To", "Label", "Source"):
         table.add_column(column)
     for s in report.periods:
-        table.add_row(local(s.start), local(s.end), s.label, s.source)
+        table.add_row(local(s.start), local(s.end), cell(s.label), cell(s.source))
     console.print(table)
     if not report.periods:
         console.print("no leave configured")
     for client, leave in sorted(report.absences.items()):
         for a, b in leave.periods():
-            console.print(f"{client}: away {local(a)} -> {local(b)}", highlight=False)
+            console.print(f"{lit(client)}: away {local(a)} -> {local(b)}", highlight=False)

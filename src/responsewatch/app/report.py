@@ -299,7 +299,7 @@ def print_insights(doc: dict[str, Any], console: Console) -> None:
     for item in doc.get("rising", []):
         if item["signal"] == "report_requests":
             lines.append(
-                f"[red]rising[/] {item['client']}: requests for reports or meetings "
+                f"[red]rising[/] {lit(item['client'])}: requests for reports or meetings "
                 f"{item['previous']:.1f} -> {item['current']:.1f} a week while my updates "
                 "are late"
             )
