@@ -14,7 +14,6 @@ the deadline would only be noise).
 
 from __future__ import annotations
 
-import re
 import urllib.parse
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from responsewatch.core.business_time import BusinessClock
 from responsewatch.core.leave import NO_LEAVE, Leave
 from responsewatch.core.models import Analysis, Awaiting
 from responsewatch.core.rules import Rules
+from responsewatch.core.safe_text import plain
 
 __all__ = [
     "DEFAULT_KINDS",
@@ -441,13 +441,12 @@ _MONTHS = {
 _KIND_ORDER = (NudgeKind.BACK_FROM_LEAVE, NudgeKind.OVERDUE, NudgeKind.DUE_SOON,
                NudgeKind.UPDATE_DUE, NudgeKind.SYNC_STALE, NudgeKind.SYNC_RECOVERED,
                NudgeKind.AGREEMENT)  # fmt: skip
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
 
 
 def _clean(text: str, limit: int = 120) -> str:
-    """Attacker-controlled header text made safe for one line of a push notification."""
-    flat = " ".join(_CONTROL.sub(" ", text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    """Attacker-controlled header text as one line of a push notification: whitespace runs
+    (line breaks included) folded, then the project's one sanitiser (core.safe_text)."""
+    return plain(" ".join(text.split()), limit)
 
 
 def _duration(seconds: float, language: str) -> str:
