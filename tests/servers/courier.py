@@ -24,19 +24,16 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 from pathlib import Path
-
-from imapclient import IMAPClient
 
 from tests.servers.cyrus import (
     DEB_ROOT,
+    PlainImapSessions,
     ServerUnavailable,
     _fast_dir,
     _need,
     _stop_group,
-    append_all,
     greets,
 )
 from tests.servers.dovecot import HOST, MailUser, _die_with_parent, _free_port
@@ -61,7 +58,7 @@ def _auth_answers() -> bool:
         return False
 
 
-class Courier:
+class Courier(PlainImapSessions):
     def __init__(self, root: Path) -> None:
         self.root = root
         self.prefix, self.sep = "INBOX.", "."
@@ -217,29 +214,6 @@ class Courier:
         for path in [maildir.parent, *maildir.parent.rglob("*")]:
             os.chown(path, self.mail_uid, self.mail_gid)
         return user
-
-    @contextlib.contextmanager
-    def session(self, user: MailUser, *, timeout: float = 10.0) -> Iterator[IMAPClient]:
-        client = IMAPClient(HOST, self.imap_port, ssl=False, timeout=timeout)
-        # APPEND sends its literal in two writes: without this, Nagle + delayed ACK cost
-        # 40 ms per message.
-        client._imap.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        try:
-            client.login(user.name, user.password)
-            yield client
-        finally:
-            with contextlib.suppress(Exception):
-                client.logout()
-
-    def append(
-        self, user: MailUser, folder: str, data: bytes, when: datetime, flags: Sequence[str] = ()
-    ) -> int:
-        return self.append_many(user, folder, [(data, when, flags)])[0]
-
-    def append_many(
-        self, user: MailUser, folder: str, messages: Iterable[tuple[bytes, datetime, Sequence[str]]]
-    ) -> list[int]:
-        return append_all(self.session(user), self.folder(folder), messages)
 
     def recreate_folder(self, user: MailUser, folder: str) -> None:
         with self.session(user) as c:

@@ -63,7 +63,48 @@ def greets(port: int) -> bool:
         return False
 
 
-class Cyrus:
+class PlainImapSessions:
+    """Plain-text IMAP sessions and APPENDs on loopback, shared by the Cyrus and Courier
+    fixtures (each gives ``imap_port`` and maps logical folder names with ``folder``)."""
+
+    imap_port: int
+
+    def folder(self, logical: str) -> str:
+        raise NotImplementedError
+
+    @contextlib.contextmanager
+    def session(self, user: MailUser, *, timeout: float = 10.0) -> Iterator[IMAPClient]:
+        client = IMAPClient(HOST, self.imap_port, ssl=False, timeout=timeout)
+        # APPEND sends its literal in two writes: without this, Nagle + delayed ACK cost
+        # 40 ms per message.
+        client._imap.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            client.login(user.name, user.password)
+            yield client
+        finally:
+            with contextlib.suppress(Exception):
+                client.logout()
+
+    def append(
+        self, user: MailUser, folder: str, data: bytes, when: datetime, flags: Sequence[str] = ()
+    ) -> int:
+        return self.append_many(user, folder, [(data, when, flags)])[0]
+
+    def append_many(
+        self, user: MailUser, folder: str, messages: Iterable[tuple[bytes, datetime, Sequence[str]]]
+    ) -> list[int]:
+        uids = []
+        with self.session(user) as c:
+            for data, when, flags in messages:
+                resp = c.append(self.folder(folder), data, flags=tuple(flags), msg_time=when)
+                match = _APPENDUID.search(resp)
+                if match is None:
+                    raise AssertionError(f"no APPENDUID in {resp!r}")
+                uids.append(int(match.group(1)))
+        return uids
+
+
+class Cyrus(PlainImapSessions):
     """One ``cyrmaster`` (imapd + idled) under a temporary root."""
 
     def __init__(self, root: Path, layout: str) -> None:
@@ -217,49 +258,10 @@ DAEMON {{
         if typ != "OK":
             raise AssertionError(f"CREATE {name}: {data!r}")
 
-    @contextlib.contextmanager
-    def session(self, user: MailUser, *, timeout: float = 10.0) -> Iterator[IMAPClient]:
-        client = IMAPClient(HOST, self.imap_port, ssl=False, timeout=timeout)
-        # APPEND sends its literal in two writes: without this, Nagle + delayed ACK cost
-        # 40 ms per message.
-        client._imap.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        try:
-            client.login(user.name, user.password)
-            yield client
-        finally:
-            with contextlib.suppress(Exception):
-                client.logout()
-
-    def append(
-        self, user: MailUser, folder: str, data: bytes, when: datetime, flags: Sequence[str] = ()
-    ) -> int:
-        return self.append_many(user, folder, [(data, when, flags)])[0]
-
-    def append_many(
-        self, user: MailUser, folder: str, messages: Iterable[tuple[bytes, datetime, Sequence[str]]]
-    ) -> list[int]:
-        return append_all(self.session(user), self.folder(folder), messages)
-
     def recreate_folder(self, user: MailUser, folder: str) -> None:
         with self.session(user) as c:
             c.delete_folder(self.folder(folder))
             self.create(c, folder, dict(_ROLES).get(folder))
-
-
-def append_all(
-    session: contextlib.AbstractContextManager[IMAPClient],
-    folder: str,
-    messages: Iterable[tuple[bytes, datetime, Sequence[str]]],
-) -> list[int]:
-    uids = []
-    with session as c:
-        for data, when, flags in messages:
-            resp = c.append(folder, data, flags=tuple(flags), msg_time=when)
-            match = _APPENDUID.search(resp)
-            if match is None:
-                raise AssertionError(f"no APPENDUID in {resp!r}")
-            uids.append(int(match.group(1)))
-    return uids
 
 
 def _stop_group(proc: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
