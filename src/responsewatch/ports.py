@@ -6,7 +6,7 @@ contract test suite that runs against the fake and the real adapter alike.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -14,17 +14,25 @@ from typing import Protocol, runtime_checkable
 from responsewatch.core.models import Message
 
 __all__ = [
+    "Batched",
+    "ChangeWaiter",
     "Clock",
     "Cursor",
     "FolderRef",
+    "FolderStatus",
     "FullFetcher",
+    "KeywordChanges",
     "LedgerHead",
     "MailSource",
     "PendingArchive",
     "RawMessage",
+    "ResumeTokens",
+    "ServerListing",
     "StatusPages",
     "Store",
+    "SyncSink",
     "Tagger",
+    "WatchedSource",
     "WebResponse",
 ]
 
@@ -115,7 +123,10 @@ class LedgerHead(Protocol):
     def set_archive_head(self, root: str, seq: int, entry_hash: str) -> None: ...
 
 
+@runtime_checkable
 class MailSource(Protocol):
+    """A watched mail source: every implementation passes tests/contract/test_mail_source.py."""
+
     name: str
 
     def folders(self) -> Sequence[FolderRef]: ...
@@ -127,28 +138,161 @@ class MailSource(Protocol):
     def close(self) -> None: ...
 
 
+# -- optional capabilities of a MailSource ---------------------------------------------------
+# app/ asks for these with ``isinstance`` (runtime-checkable: method presence), so mypy checks
+# each call against the signature below instead of an untyped ``getattr`` result.
+
+
+@runtime_checkable
+class FolderStatus(Protocol):
+    """A source that reports a folder's UIDVALIDITY, last UID and HIGHESTMODSEQ cheaply."""
+
+    def status(self, folder: FolderRef) -> Cursor: ...
+
+
+@runtime_checkable
+class ResumeTokens(Protocol):
+    """Graph/EWS: the delta link / sync state matching the last message ``fetch_since``
+    yielded (None before any)."""
+
+    def resume_token(self, folder: FolderRef) -> str | None: ...
+
+
+@runtime_checkable
+class KeywordChanges(Protocol):
+    """CONDSTORE: (uid, keywords) of every message whose flags changed after a modseq."""
+
+    def changed_keywords(
+        self, folder: FolderRef, since_modseq: int
+    ) -> Sequence[tuple[int, tuple[str, ...]]]: ...
+
+
+@runtime_checkable
+class ChangeWaiter(Protocol):
+    """A source that can block until new mail arrives (IMAP IDLE, or polling ``status``)."""
+
+    def wait_for_changes(
+        self,
+        folder: FolderRef,
+        timeout: float,
+        *,
+        poll_interval: float = 30.0,
+        after_uid: int | None = None,
+        stop: Callable[[], bool] | None = None,
+        on_waiting: Callable[[], None] | None = None,
+    ) -> bool: ...
+
+
+@runtime_checkable
+class ServerListing(Protocol):
+    """A source that can list every folder name on the server (for the missing-Sent advice)."""
+
+    def server_folders(self) -> list[str]: ...
+
+
+@runtime_checkable
+class Batched(Protocol):
+    """A source with its own configured fetch batch size."""
+
+    @property
+    def batch_size(self) -> int: ...
+
+
+@runtime_checkable
+class WatchedSource(MailSource, FolderStatus, ChangeWaiter, Protocol):
+    """What a folder watcher of the daemon uses to wait for mail (IMAP, the memory fake)."""
+
+
 class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
-class Store(Protocol):
-    def add_messages(self, messages: Iterable[Message], *, account: str = "") -> int: ...
-
-    def messages(self) -> Iterator[Message]: ...
-
-    def message_count(self) -> int: ...
+class SyncSink(Protocol):
+    """Where a sync writes: ``SqliteStore`` itself (``sync --once``) or the daemon's
+    single-writer queue (``adapters/store_writer.StoreWriter``)."""
 
     def cursor(self, folder: FolderRef) -> Cursor | None: ...
 
     def save_batch(
-        self, folder: FolderRef, messages: Sequence[tuple[int, Message]], cursor: Cursor
+        self,
+        folder: FolderRef,
+        messages: Sequence[tuple[int, Message]],
+        cursor: Cursor,
+        pending: Sequence[PendingArchive] = (),
     ) -> int: ...
 
     def reset_folder(self, folder: FolderRef) -> None: ...
 
+    def add_messages(self, messages: Iterable[Message], *, account: str = "") -> int: ...
+
+    def add_keywords(self, items: Iterable[tuple[str, str]], at: datetime) -> int: ...
+
+    def message_ids_at(
+        self, folder: FolderRef, uidvalidity: int, uids: Sequence[int]
+    ) -> dict[int, str]:
+        """uid -> Message-ID of what is stored at those UIDs of ``folder``."""
+        ...
+
+    def record_sync_success(self, account: str, at: datetime) -> None: ...
+
+    def record_sync_error(self, account: str, kind: str, at: datetime) -> None: ...
+
+    # The archive decisions stored with the facts, carried out after the batch.
+    def pending_archive(self, account: str, folder: str | None = None) -> list[PendingArchive]: ...
+
+    def archive_done(self, message_ids: Iterable[str]) -> None: ...
+
+    def archive_failed(self, message_id: str, error: str, *, give_up_after: int) -> bool: ...
+
+
+class Store(SyncSink, LedgerHead, Protocol):
+    """Everything ``app/`` asks of the store; ``SqliteStore`` is the implementation and
+    tests/contract/test_store_contract.py its contract."""
+
+    def messages(self) -> Iterator[Message]: ...
+
+    def message(self, message_id: str) -> Message | None: ...
+
+    def message_count(self) -> int: ...
+
+    def input_changes(self) -> tuple[int, ...]:
+        """A token that changes whenever facts, keywords or acks change (cheap to read)."""
+        ...
+
+    def locations(self, message_id: str) -> list[tuple[str, str, int, int]]:
+        """(account, folder, uidvalidity, uid) where ``message_id`` was seen."""
+        ...
+
     def add_ack(self, message_id: str, thread_id: str, at: datetime) -> None: ...
 
     def acks(self) -> dict[str, datetime]: ...
+
+    def messages_with_keyword(self, keyword: str) -> dict[str, datetime]: ...
+
+    def meta(self, key: str) -> str | None: ...
+
+    def set_meta(self, key: str, value: str) -> None: ...
+
+    def digest_state(self, day: str) -> tuple[str, int, str | None] | None: ...
+
+    def record_digest(
+        self,
+        day: str,
+        status: str,
+        at: datetime,
+        *,
+        message_id: str | None = None,
+        error: str | None = None,
+        attempt: bool = False,
+    ) -> None: ...
+
+    def digests(self) -> list[tuple[str, str, int, str | None]]: ...
+
+    def sync_status(self) -> dict[str, tuple[datetime | None, int]]: ...
+
+    def sync_errors(self) -> dict[tuple[str, str], int]: ...
+
+    def mail_from(self, account: str, addresses: Iterable[str]) -> dict[str, tuple[int, int]]: ...
 
     def close(self) -> None: ...
 

@@ -469,6 +469,23 @@ class SqliteStore:
             )
         ]
 
+    def message_ids_at(
+        self, folder: FolderRef, uidvalidity: int, uids: Sequence[int]
+    ) -> dict[int, str]:
+        """uid -> Message-ID of the messages stored at those UIDs of ``folder`` (this
+        UIDVALIDITY only: the same UID of an older generation is another message)."""
+        out: dict[int, str] = {}
+        for i in range(0, len(uids), 500):  # stay under SQLite's bound-parameter limit
+            chunk = list(uids[i : i + 500])
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                "SELECT uid, message_id FROM locations WHERE account = ? AND folder = ? "
+                f"AND uidvalidity = ? AND uid IN ({marks})",
+                (folder.account, folder.name, uidvalidity, *chunk),
+            )
+            out.update((int(uid), str(mid)) for uid, mid in rows)
+        return out
+
     # -- archive work and head ------------------------------------------------------------
 
     def add_pending_archive(self, pending: Sequence[PendingArchive]) -> None:

@@ -19,7 +19,7 @@ from responsewatch.config import AccountSettings, SecretRef, Settings
 from responsewatch.core.insights import Insights, insights
 from responsewatch.core.models import Analysis, Conversation, Message
 from responsewatch.errors import ConfigError, RwError
-from responsewatch.ports import Clock, MailSource
+from responsewatch.ports import Clock, MailSource, Store
 
 __all__ = ["App", "SystemClock", "bootstrap"]
 
@@ -103,7 +103,7 @@ def make_source(account: AccountSettings) -> MailSource:
 class App:
     settings: Settings
     clock: Clock
-    store: SqliteStore
+    store: Store
     source_factory: SourceFactory = make_source
     sync_reports: list[SyncReport] = field(default_factory=list)
 
@@ -232,7 +232,7 @@ def bootstrap(
     settings: Settings,
     *,
     clock: Clock | None = None,
-    store: SqliteStore | None = None,
+    store: Store | None = None,
     source_factory: SourceFactory | None = None,
 ) -> App:
     return App(

@@ -36,6 +36,7 @@ from responsewatch.core.insights import insights_json
 from responsewatch.core.models import Analysis, Conversation, message_time
 from responsewatch.core.rules import ClientRule, Rules
 from responsewatch.errors import ConfigError, RwError
+from responsewatch.ports import ServerListing
 
 __all__ = [
     "AnalyzeResult",
@@ -335,7 +336,7 @@ def _check_account(settings: Settings, name: str) -> list[str]:
         if account.type in CHECKED_TYPES:
             found = reads_my_mail(sample_from_me(source, folders, settings.rules.me))
             if found is False:
-                server = getattr(source, "server_folders", list)()
+                server = source.server_folders() if isinstance(source, ServerListing) else []
                 read = [f.name for f in folders]
                 raise ConfigError(advice(name, settings.rules.me, read, server, aliases).text())
             lines.append(

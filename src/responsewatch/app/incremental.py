@@ -70,7 +70,7 @@ def compute_state(app: App, at: datetime, *, with_insights: bool = False) -> Com
 def _compute_in_child(settings: Settings, at: datetime, with_insights: bool) -> Computed:
     if multiprocessing.parent_process() is not None:
         gc.disable()  # as in app/recompute.py: the child exits right after
-    app = bootstrap(settings)
+    app = bootstrap(settings, store=SqliteStore.open(settings.store_path, readonly=True))
     try:
         return compute_state(app, at, with_insights=with_insights)
     finally:

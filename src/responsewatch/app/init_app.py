@@ -32,7 +32,7 @@ from responsewatch.config import AccountSettings, SecretRef, settings_from_mappi
 from responsewatch.core.onboarding import ClientProposal, client_name, propose_clients
 from responsewatch.core.parsing import parse_message
 from responsewatch.errors import AuthFailed, ConfigError
-from responsewatch.ports import Cursor, FolderRef
+from responsewatch.ports import Cursor, FolderRef, ServerListing
 
 __all__ = ["Answers", "InitOptions", "RichAnswers", "YesAnswers", "oauth_login_command", "run_init"]
 
@@ -304,8 +304,7 @@ def _login(
         try:
             folders = src.folders()
             # Every folder name, for the missing-Sent advice, where the adapter offers it.
-            listing = getattr(src, "server_folders", None)
-            names = list(listing()) if callable(listing) else []
+            names = src.server_folders() if isinstance(src, ServerListing) else []
         except AuthFailed as exc:
             if not (interactive and secret.typed is not None) or attempt == LOGIN_ATTEMPTS:
                 raise

@@ -12,6 +12,7 @@ import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 
+from responsewatch.adapters.store import SqliteStore
 from responsewatch.app.bootstrap import bootstrap
 from responsewatch.config import Settings
 from responsewatch.core.models import Analysis
@@ -25,7 +26,9 @@ def compute_analysis(settings: Settings, at: datetime) -> Analysis:
         # A child that exits right after never needs the cyclic GC (the facts are acyclic);
         # re-enabling it would only scan the million objects just built, once, for nothing.
         gc.disable()
-    app = bootstrap(settings)
+    # Read-only, never migrating: the daemon owns the schema; a child of an older or newer
+    # responsewatch fails instead of changing the store under the writer.
+    app = bootstrap(settings, store=SqliteStore.open(settings.store_path, readonly=True))
     try:
         return app.analysis(at)[0]
     finally:

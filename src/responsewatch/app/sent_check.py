@@ -18,7 +18,7 @@ from responsewatch.adapters.imap_folders import closest_folders
 from responsewatch.app.sync import SyncReport
 from responsewatch.config import Settings
 from responsewatch.core.parsing import parse_message
-from responsewatch.ports import Cursor, FolderRef, MailSource
+from responsewatch.ports import Cursor, FolderRef, FolderStatus, MailSource
 
 __all__ = [
     "CHECKED_TYPES",
@@ -113,9 +113,8 @@ def sample_from_me(
     out: dict[str, tuple[int, int]] = {}
     for folder in folders:
         start: Cursor | None = None
-        status = getattr(source, "status", None)
-        if status is not None:
-            st: Cursor = status(folder)
+        if isinstance(source, FolderStatus):
+            st = source.status(folder)
             start = Cursor(st.uidvalidity, max(0, st.last_uid - 4 * sample))
         recent: deque[bool] = deque(maxlen=sample)
         for raw in source.fetch_since(folder, start):

@@ -8,9 +8,8 @@ several folders or accounts is stored once. The writes go to a ``SyncSink``: the
 
 from __future__ import annotations
 
-import sqlite3
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -25,14 +24,25 @@ from responsewatch.core.forged import AUTH_FAIL
 from responsewatch.core.models import Message
 from responsewatch.core.parsing import parse_message
 from responsewatch.errors import DataError, RwError, SourceUnavailable
-from responsewatch.ports import Cursor, FolderRef, MailSource, PendingArchive, RawMessage
+from responsewatch.ports import (
+    Batched,
+    Cursor,
+    FolderRef,
+    FolderStatus,
+    KeywordChanges,
+    MailSource,
+    PendingArchive,
+    RawMessage,
+    ResumeTokens,
+    ServerListing,
+    SyncSink,
+)
 
 __all__ = [
     "KEYWORD_PREFIX",
     "SyncReport",
     "SyncSink",
     "alias_warnings",
-    "message_ids_at",
     "sync_files",
     "sync_folder",
     "sync_source",
@@ -44,34 +54,6 @@ log = structlog.get_logger("responsewatch.sync")
 # others ($Forwarded, $Junk, Gmail labels) that the analysis has no use for.
 KEYWORD_PREFIX = "$rw"
 DEFAULT_BATCH = 500
-
-
-class SyncSink(Protocol):
-    """Where a sync writes: ``SqliteStore`` or the daemon's ``StoreWriter``."""
-
-    def cursor(self, folder: FolderRef) -> Cursor | None: ...
-
-    def save_batch(
-        self,
-        folder: FolderRef,
-        messages: Sequence[tuple[int, Message]],
-        cursor: Cursor,
-        pending: Sequence[PendingArchive] = (),
-    ) -> int: ...
-
-    def reset_folder(self, folder: FolderRef) -> None: ...
-
-    def pending_archive(self, account: str, folder: str | None = None) -> list[PendingArchive]: ...
-
-    def archive_done(self, message_ids: Iterable[str]) -> None: ...
-
-    def archive_failed(self, message_id: str, error: str, *, give_up_after: int) -> bool: ...
-
-    def add_keywords(self, items: Iterable[tuple[str, str]], at: datetime) -> int: ...
-
-    def add_messages(self, messages: Iterable[Message], *, account: str = "") -> int: ...
-
-    def record_sync_success(self, account: str, at: datetime) -> None: ...
 
 
 @dataclass(slots=True)
@@ -124,8 +106,9 @@ def sync_source(
     """Every folder of ``source`` (or just ``folders``); success is recorded at the end."""
     report = SyncReport(source.name)
     chosen = source.folders() if folders is None else folders
-    listed = getattr(source, "server_folders", None)
-    report.server_folders = list(listed()) if listed is not None else []
+    report.server_folders = (
+        list(source.server_folders()) if isinstance(source, ServerListing) else []
+    )
     for folder in chosen:
         report.folders.append(folder.name)
         sync_folder(
@@ -163,7 +146,7 @@ def sync_folder(
     changes arriving meanwhile are picked up next time, never skipped. Intermediate batches
     keep the OLD modseq, so a crash mid-backfill re-scans the flag changes it had not seen.
     """
-    size = batch_size or int(getattr(source, "batch_size", DEFAULT_BATCH))
+    size = batch_size or (source.batch_size if isinstance(source, Batched) else DEFAULT_BATCH)
     status = _status(source, folder)
     uidvalidity = status.uidvalidity
     cursor = store.cursor(folder)
@@ -234,10 +217,8 @@ def _located(decision: PendingArchive, uidvalidity: int) -> PendingArchive:
 
 
 def _status(source: MailSource, folder: FolderRef) -> Cursor:
-    status = getattr(source, "status", None)
-    if status is not None:
-        result: Cursor = status(folder)
-        return result
+    if isinstance(source, FolderStatus):
+        return source.status(folder)
     return Cursor(source.uidvalidity(folder), 0)
 
 
@@ -246,10 +227,10 @@ def _token_of(
 ) -> Callable[[], str | None]:
     """Graph/EWS: the source's resume token (delta link) matching the last message read;
     it is taken at each commit, while ``fetch_since`` is paused after that message."""
-    resume = getattr(source, "resume_token", None)
-    if resume is None:
+    if not isinstance(source, ResumeTokens):
         return lambda: previous
-    return lambda: resume(folder)  # type: ignore[no-any-return]
+    tokens = source
+    return lambda: tokens.resume_token(folder)
 
 
 def _ours(raw: RawMessage) -> list[str]:
@@ -283,9 +264,8 @@ def _changed_keywords(
     now: Callable[[], datetime],
 ) -> int:
     """Keywords newly set on messages fetched before (CONDSTORE ``CHANGEDSINCE``)."""
-    changed = getattr(source, "changed_keywords", None)
     if (
-        changed is None
+        not isinstance(source, KeywordChanges)
         or cursor.highest_modseq is None
         or status.highest_modseq is None
         or status.highest_modseq <= cursor.highest_modseq
@@ -293,12 +273,12 @@ def _changed_keywords(
         return 0
     found = [
         (uid, kws)
-        for uid, kws in changed(folder, cursor.highest_modseq)
+        for uid, kws in source.changed_keywords(folder, cursor.highest_modseq)
         if uid <= cursor.last_uid and any(k.lower().startswith(KEYWORD_PREFIX) for k in kws)
     ]
     if not found:
         return 0
-    ids = message_ids_at(store, folder, cursor.uidvalidity, [uid for uid, _ in found])
+    ids = store.message_ids_at(folder, cursor.uidvalidity, [uid for uid, _ in found])
     pairs = [
         (ids[uid], kw)
         for uid, kws in found
@@ -309,42 +289,6 @@ def _changed_keywords(
     if pairs:
         store.add_keywords(pairs, now())
     return len(pairs)
-
-
-def message_ids_at(
-    store: SyncSink, folder: FolderRef, uidvalidity: int, uids: Sequence[int]
-) -> dict[int, str]:
-    """uid -> Message-ID from the stored locations of ``folder``.
-
-    Uses ``store.message_ids_at`` when the sink has it (the daemon's writer flushes first);
-    otherwise a read-only connection to the store's file (TODO: a SqliteStore method).
-    """
-    own = getattr(store, "message_ids_at", None)
-    if own is not None:
-        result: dict[int, str] = own(folder, uidvalidity, uids)
-        return result
-    path: Path = store.path  # type: ignore[attr-defined]
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-    try:
-        return locations_query(db, folder, uidvalidity, uids)
-    finally:
-        db.close()
-
-
-def locations_query(
-    db: sqlite3.Connection, folder: FolderRef, uidvalidity: int, uids: Sequence[int]
-) -> dict[int, str]:
-    out: dict[int, str] = {}
-    for i in range(0, len(uids), 500):  # stay under SQLite's bound-parameter limit
-        chunk = list(uids[i : i + 500])
-        marks = ",".join("?" * len(chunk))
-        rows = db.execute(
-            "SELECT uid, message_id FROM locations WHERE account = ? AND folder = ? "
-            f"AND uidvalidity = ? AND uid IN ({marks})",
-            (folder.account, folder.name, uidvalidity, *chunk),
-        )
-        out.update((int(uid), str(mid)) for uid, mid in rows)
-    return out
 
 
 def sync_files(
@@ -416,9 +360,8 @@ def alias_warnings(source: MailSource, me: frozenset[str], sample: int = 200) ->
     if sent is None:
         return []
     start: Cursor | None = None
-    status = getattr(source, "status", None)
-    if status is not None:
-        st: Cursor = status(sent)
+    if isinstance(source, FolderStatus):
+        st = source.status(sent)
         # UIDs can be sparse: start 4x further back, keep the last ``sample``.
         start = Cursor(st.uidvalidity, max(0, st.last_uid - 4 * sample))
     recent: deque[str] = deque(maxlen=sample)

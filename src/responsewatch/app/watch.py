@@ -24,7 +24,7 @@ import structlog
 
 from responsewatch.app.sync import Archiver, SyncReport, SyncSink, sync_folder, sync_source
 from responsewatch.errors import RwError
-from responsewatch.ports import FolderRef, MailSource
+from responsewatch.ports import ChangeWaiter, FolderRef, MailSource
 
 __all__ = [
     "WATCH_ROLES",
@@ -189,13 +189,12 @@ class FolderWatcher(_Worker):
         _close(source)
 
     def _wait(self, source: MailSource, last_uid: int) -> None:
-        wait = getattr(source, "wait_for_changes", None)
         try:
-            if wait is None:
+            if not isinstance(source, ChangeWaiter):
                 self.waiting.set()
                 self._halt.wait(self._timing.sync_every_s)
                 return
-            wait(
+            source.wait_for_changes(
                 self.folder,
                 self._timing.wait_s,
                 poll_interval=self._timing.sync_every_s,
