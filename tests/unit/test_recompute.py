@@ -14,8 +14,8 @@ from responsewatch.app.bootstrap import bootstrap
 from responsewatch.app.incremental import _compute_in_child
 from responsewatch.app.recompute import analysis_in_child, compute_analysis
 from responsewatch.config import Settings, settings_from_mapping
-from responsewatch.errors import DataError
 from responsewatch.core.parsing import parse_message
+from responsewatch.errors import DataError
 
 
 def test_child_process_analysis_equals_in_process(tmp_path: Path) -> None:
