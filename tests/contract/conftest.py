@@ -1,7 +1,9 @@
 """Fixtures for the MailSource contract suite: one "world" per implementation.
 
 A world is a mailbox that the test can write to (append, DELETE+CREATE) the way a mail
-server would, and a ``MailSource`` reading it. The same tests run on every world.
+server would, and a ``MailSource`` reading it. ``world`` runs a test on every source
+(memory, the IMAP servers, Graph through its HTTP fake); ``uid_world`` only on the sources
+that resume by UID and can wait for mail (``ports.WatchedSource``: memory and IMAP).
 """
 
 from __future__ import annotations
@@ -10,30 +12,26 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Protocol
 
+import httpx
 import pytest
+from tests.fakes.graph_server import FakeGraph
 from tests.servers.courier import Courier
 from tests.servers.cyrus import Cyrus
 from tests.servers.dovecot import Dovecot, MailUser
 
+from responsewatch.adapters.graph import GraphAccount, GraphMailSource
 from responsewatch.adapters.imap import ImapAccount, ImapMailSource
 from responsewatch.adapters.memory import MemoryMailSource
-from responsewatch.ports import Cursor, FolderRef, MailSource, RawMessage
+from responsewatch.ports import FolderRef, MailSource, RawMessage, WatchedSource
 
 ACCOUNT = "acct"
 
 
-class WatchedSource(MailSource, Protocol):
-    """What the daemon needs beyond ``MailSource`` (both implementations offer it)."""
-
-    def status(self, folder: FolderRef) -> Cursor: ...
-
-    def wait_for_changes(
-        self, folder: FolderRef, timeout: float, *, on_waiting: Callable[[], None] | None = None
-    ) -> bool: ...
-
-
 class MailWorld(Protocol):
     kind: str
+    # The source hands back the bytes appended (IMAP, memory); Graph rebuilds a header
+    # from the message's fields, so only the parsed facts can be compared there.
+    whole: bool
 
     def append(
         self, folder: str, data: bytes, when: datetime, keywords: Sequence[str] = ()
@@ -45,13 +43,18 @@ class MailWorld(Protocol):
         """The server's name for a logical folder ("Sent" -> "INBOX.Sent" on Courier)."""
         ...
 
-    def source(self, *, batch_size: int = 500) -> WatchedSource: ...
+    def source(self, *, batch_size: int = 500) -> MailSource: ...
 
     def close(self) -> None: ...
 
 
+class UidWorld(MailWorld, Protocol):
+    def source(self, *, batch_size: int = 500) -> WatchedSource: ...
+
+
 class MemoryWorld:
     kind = "memory"
+    whole = True
 
     def __init__(self) -> None:
         refs = [FolderRef(ACCOUNT, n, r) for n, r in (("INBOX", "inbox"), ("Sent", "sent"))]
@@ -80,6 +83,8 @@ class MemoryWorld:
 
 class ServerWorld:
     """A real IMAP server (Dovecot, Cyrus, Courier) through ``ImapMailSource``."""
+
+    whole = True
 
     def __init__(self, kind: str, server: Dovecot | Cyrus | Courier) -> None:
         self.kind = kind
@@ -120,9 +125,50 @@ class ServerWorld:
             src.close()
 
 
+class _Tokens:
+    def token(self, *, refresh: bool = False) -> str:
+        return "token-1"
+
+
+GRAPH_NAMES = {"INBOX": "inbox", "Sent": "sentitems", "Archive": "archive"}
+
+
+class GraphWorld:
+    """Microsoft Graph through ``GraphMailSource`` and the HTTP-level fake."""
+
+    kind = "graph"
+    whole = False
+
+    def __init__(self) -> None:
+        self.graph = FakeGraph()
+        self._clients: list[httpx.Client] = []
+
+    def append(
+        self, folder: str, data: bytes, when: datetime, keywords: Sequence[str] = ()
+    ) -> None:
+        self.graph.append(GRAPH_NAMES[folder], data, when, categories=list(keywords))
+
+    def recreate(self, folder: str) -> None:
+        raise NotImplementedError("Graph folders have no UIDVALIDITY: use uid_world")
+
+    def name(self, folder: str) -> str:
+        return GRAPH_NAMES.get(folder, folder)
+
+    def source(self, *, batch_size: int = 500) -> MailSource:
+        client = httpx.Client(transport=self.graph.transport())
+        self._clients.append(client)
+        account = GraphAccount(name=ACCOUNT, page_size=batch_size)
+        return GraphMailSource(account, client=client, tokens=_Tokens(), sleep=lambda s: None)
+
+    def close(self) -> None:
+        for client in self._clients:
+            client.close()
+
+
 SERVERS = ("dovecot", "cyrus_debian", "cyrus_upstream", "courier")
 FACTORIES: dict[str, Callable[[pytest.FixtureRequest], MailWorld]] = {
     "memory": lambda request: MemoryWorld(),
+    "graph": lambda request: GraphWorld(),
     # getfixturevalue: a run selecting only "memory" never starts a server.
     **{
         kind: (lambda request, kind=kind: ServerWorld(kind, request.getfixturevalue(kind)))  # type: ignore[misc]
@@ -131,14 +177,23 @@ FACTORIES: dict[str, Callable[[pytest.FixtureRequest], MailWorld]] = {
 }
 
 
-@pytest.fixture(
-    params=[
-        "memory",
-        pytest.param("dovecot", marks=pytest.mark.dovecot),
-        *(pytest.param(k, marks=pytest.mark.interop) for k in SERVERS[1:]),
-    ]
-)
+UID_PARAMS = [
+    "memory",
+    pytest.param("dovecot", marks=pytest.mark.dovecot),
+    *(pytest.param(k, marks=pytest.mark.interop) for k in SERVERS[1:]),
+]
+
+
+@pytest.fixture(params=[*UID_PARAMS, "graph"])
 def world(request: pytest.FixtureRequest) -> Iterator[MailWorld]:
     w = FACTORIES[request.param](request)
+    yield w
+    w.close()
+
+
+@pytest.fixture(params=UID_PARAMS)
+def uid_world(request: pytest.FixtureRequest) -> Iterator[UidWorld]:
+    w = FACTORIES[request.param](request)
+    assert not isinstance(w, GraphWorld)
     yield w
     w.close()
