@@ -647,7 +647,7 @@ class EvidenceArchive:
             except ValueError:
                 doc = None
             metas = doc if isinstance(doc, list) else [doc] if isinstance(doc, dict) else []
-            todo = []
+            todo: list[dict[str, Any]] = []
             for meta in metas:
                 sha = str(meta.get("sha256", "")) if isinstance(meta, dict) else ""
                 if sha in self._by_sha or any(m["sha256"] == sha for m in todo):

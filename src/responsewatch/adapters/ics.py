@@ -101,7 +101,7 @@ def leave_from_ics(
         raise IcsError(f"leave.ics_match is not a regular expression: {exc}") from None
     try:
         calendar = icalendar.Calendar.from_ical(data)
-        starts = [_day(e["DTSTART"].dt) for e in calendar.walk("VEVENT") if "DTSTART" in e]
+        starts = [_day(e.decoded("DTSTART")) for e in calendar.walk("VEVENT") if "DTSTART" in e]
         # Every event's own dates, and recurrences up to WINDOW_YEARS around today.
         lo = min([*starts, date(today.year - WINDOW_YEARS, 1, 1)])
         hi = max([*starts, today]) + timedelta(days=366 * WINDOW_YEARS)

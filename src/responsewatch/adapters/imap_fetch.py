@@ -13,7 +13,7 @@ import imaplib
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
@@ -38,7 +38,7 @@ __all__ = [
 # a response line as long as imaplib allows; a literal of a header fetch is kept up to
 # MAX_LITERAL_KEPT (the parser reads no further) and the rest read off in chunks, so memory
 # stays flat; a literal announced above MAX_LITERAL ends the connection.
-MAX_LINE = imaplib._MAXLINE
+MAX_LINE: int = getattr(imaplib, "_MAXLINE", 1_000_000)  # private: not in typeshed
 MAX_LITERAL = 64 * 1024 * 1024
 MAX_LITERAL_KEPT = 1024 * 1024
 _MAX_LITERALS_PER_MESSAGE = 16
@@ -93,7 +93,9 @@ def read_direct(imap: imaplib.IMAP4, tag: bytes) -> list[tuple[bytes, list[bytes
     literal one ``read``; the result has ``fetch_groups``' shape. The whole tagged
     exchange is consumed, so imaplib (and imapclient) carry on with the next command.
     """
-    readline, read = imap.file.readline, imap.file.read
+    # imaplib reads its socket through makefile("rb"): bytes, whatever typeshed allows.
+    sock = cast(BinaryIO, imap.file)
+    readline, read = sock.readline, sock.read
     out: list[tuple[bytes, list[bytes]]] = []
     parts: list[bytes] = []
     literals: list[bytes] = []

@@ -462,8 +462,8 @@ class SqliteStore:
 
     def locations(self, message_id: str) -> list[tuple[str, str, int, int]]:
         return [
-            tuple(r)
-            for r in self._db.execute(  # type: ignore[misc]
+            (str(account), str(folder), int(uidvalidity), int(uid))
+            for account, folder, uidvalidity, uid in self._db.execute(
                 "SELECT account, folder, uidvalidity, uid FROM locations WHERE message_id = ?",
                 (message_id,),
             )

@@ -26,6 +26,7 @@ from responsewatch.app.bootstrap import SystemClock
 from responsewatch.app.pipeline import compute, no_gc
 from responsewatch.config import Settings, load_settings
 from responsewatch.core.models import Message
+from responsewatch.ports import Store
 
 __all__ = ["FINGERPRINT_KEY", "RebuildReport", "fingerprint", "rebuild", "record_fingerprint"]
 
@@ -49,7 +50,7 @@ def fingerprint(settings: Settings) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def record_fingerprint(store: SqliteStore, settings: Settings) -> bool:
+def record_fingerprint(store: Store, settings: Settings) -> bool:
     """Store the current fingerprint; True when it differs from the stored one (or none)."""
     current = fingerprint(settings)
     changed = store.meta(FINGERPRINT_KEY) != current
