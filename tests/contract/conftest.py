@@ -2,8 +2,9 @@
 
 A world is a mailbox that the test can write to (append, DELETE+CREATE) the way a mail
 server would, and a ``MailSource`` reading it. ``world`` runs a test on every source
-(memory, the IMAP servers, Graph through its HTTP fake); ``uid_world`` only on the sources
-that resume by UID and can wait for mail (``ports.WatchedSource``: memory and IMAP).
+(memory, the IMAP servers, Graph and EWS through their HTTP fakes); ``uid_world`` only on
+the sources that resume by UID and can wait for mail (``ports.WatchedSource``: memory and
+IMAP).
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from typing import Protocol
 
 import httpx
 import pytest
+from tests.fakes.ews_server import FakeEws, installed
 from tests.fakes.graph_server import FakeGraph
 from tests.servers.courier import Courier
 from tests.servers.cyrus import Cyrus
 from tests.servers.dovecot import Dovecot, MailUser
 
+from responsewatch.adapters.exchange import EwsAccount, ExchangeMailSource
 from responsewatch.adapters.graph import GraphAccount, GraphMailSource
 from responsewatch.adapters.imap import ImapAccount, ImapMailSource
 from responsewatch.adapters.memory import MemoryMailSource
@@ -165,10 +168,53 @@ class GraphWorld:
             client.close()
 
 
+EWS_NAMES = {"INBOX": "inbox", "Sent": "sentitems"}
+
+
+class EwsWorld:
+    """Exchange Web Services through ``ExchangeMailSource`` (exchangelib) and the SOAP fake."""
+
+    kind = "exchange"
+    whole = False  # headers and text body come back from item fields
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self._installed = installed(monkeypatch)
+        self.ews: FakeEws = self._installed.__enter__()
+
+    def append(
+        self, folder: str, data: bytes, when: datetime, keywords: Sequence[str] = ()
+    ) -> None:
+        self.ews.append(EWS_NAMES[folder], data, when, keywords)
+
+    def recreate(self, folder: str) -> None:
+        raise NotImplementedError("EWS folders have no UIDVALIDITY: use uid_world")
+
+    def name(self, folder: str) -> str:
+        return EWS_NAMES.get(folder, folder)
+
+    def source(self, *, batch_size: int = 500) -> MailSource:
+        return ExchangeMailSource(
+            EwsAccount(
+                name=ACCOUNT,
+                email="me@consult.example",
+                username="CONSULT\\me",
+                secret=lambda: self.ews.password,
+                server="mail.consult.example",
+                auth="basic",
+                batch_size=min(batch_size, 512),
+                version=(15, 1, 2507, 6),
+            )
+        )
+
+    def close(self) -> None:
+        self._installed.__exit__(None, None, None)
+
+
 SERVERS = ("dovecot", "cyrus_debian", "cyrus_upstream", "courier")
 FACTORIES: dict[str, Callable[[pytest.FixtureRequest], MailWorld]] = {
     "memory": lambda request: MemoryWorld(),
     "graph": lambda request: GraphWorld(),
+    "exchange": lambda request: EwsWorld(request.getfixturevalue("monkeypatch")),
     # getfixturevalue: a run selecting only "memory" never starts a server.
     **{
         kind: (lambda request, kind=kind: ServerWorld(kind, request.getfixturevalue(kind)))  # type: ignore[misc]
@@ -184,7 +230,7 @@ UID_PARAMS = [
 ]
 
 
-@pytest.fixture(params=[*UID_PARAMS, "graph"])
+@pytest.fixture(params=[*UID_PARAMS, "graph", "exchange"])
 def world(request: pytest.FixtureRequest) -> Iterator[MailWorld]:
     w = FACTORIES[request.param](request)
     yield w
@@ -194,6 +240,6 @@ def world(request: pytest.FixtureRequest) -> Iterator[MailWorld]:
 @pytest.fixture(params=UID_PARAMS)
 def uid_world(request: pytest.FixtureRequest) -> Iterator[UidWorld]:
     w = FACTORIES[request.param](request)
-    assert not isinstance(w, GraphWorld)
+    assert not isinstance(w, GraphWorld | EwsWorld)
     yield w
     w.close()
