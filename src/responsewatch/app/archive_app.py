@@ -44,7 +44,7 @@ from responsewatch.adapters.archive import (
     tag_message,
     verdict,
 )
-from responsewatch.adapters.archive_dkim import GuardedLookup
+from responsewatch.adapters.archive.dkim import GuardedLookup
 from responsewatch.adapters.store import SqliteStore
 from responsewatch.app.sources import SourceFactory, SystemClock, make_source
 from responsewatch.app.terminal import cell

@@ -18,7 +18,8 @@ reads only what another writer appended since.
 Entries are agreements (``kind`` "agreement"), user rejections of one ("rejection") and
 later DKIM verdicts after a temporary DNS failure ("dkim"); each names its target by
 entry hash. The head (sequence, hash) is also kept by a ``LedgerHead`` (the store), so
-deleting the newest entries is detected. DKIM: see ``archive_dkim``.
+deleting the newest entries is detected. DKIM: see ``dkim``; reading and tagging the
+originals: ``source``.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from typing import Any
 
 import structlog
 
-from responsewatch.adapters.archive_dkim import (
+from responsewatch.adapters.archive.dkim import (
     DkimResult,
     TxtLookup,
     from_domain,
@@ -50,15 +51,8 @@ from responsewatch.adapters.archive_dkim import (
     verdict,
     verify_dkim,
 )
-from responsewatch.errors import DataError, SourceUnavailable
-from responsewatch.ports import (
-    Cursor,
-    FolderRef,
-    FullFetcher,
-    LedgerHead,
-    MailSource,
-    Tagger,
-)
+from responsewatch.errors import DataError
+from responsewatch.ports import LedgerHead
 
 __all__ = [
     "AGREEMENT",
@@ -77,11 +71,8 @@ __all__ = [
     "VerifyResult",
     "agreements_by_client",
     "current_agreements",
-    "fetch_full",
-    "fetch_full_many",
     "rejections",
     "system_lookup",
-    "tag_message",
     "verdict",
     "verify_dkim",
 ]
@@ -647,7 +638,7 @@ class EvidenceArchive:
             except ValueError:
                 doc = None
             metas = doc if isinstance(doc, list) else [doc] if isinstance(doc, dict) else []
-            todo = []
+            todo: list[dict[str, Any]] = []
             for meta in metas:
                 sha = str(meta.get("sha256", "")) if isinstance(meta, dict) else ""
                 if sha in self._by_sha or any(m["sha256"] == sha for m in todo):
@@ -857,47 +848,3 @@ def agreements_by_client(archive_path: Path) -> dict[str, int]:
 
 
 _COUNTED: dict[Path, EvidenceArchive] = {}
-
-
-# --- fetching the original and tagging on the server --------------------------------------
-
-
-def fetch_full_many(
-    source: MailSource, folder: FolderRef, uidvalidity: int, items: Sequence[tuple[int, str]]
-) -> dict[int, bytes]:
-    """(uid, key) -> the complete raw message, from any source, many per round trip."""
-    if isinstance(source, FullFetcher):
-        return source.fetch_full(folder, uidvalidity, items)
-    # A source without full fetches (tests' fakes) holds whole messages in RawMessage.data.
-    # The store knows folders by name only, and a FolderRef's role is part of its identity.
-    folder = next((f for f in source.folders() if f.name == folder.name), folder)
-    wanted = {uid for uid, _key in items}
-    if not wanted:
-        return {}
-    out: dict[int, bytes] = {}
-    for raw in source.fetch_since(folder, Cursor(uidvalidity, min(wanted) - 1)):
-        if raw.uid in wanted:
-            out[raw.uid] = raw.data
-    return out
-
-
-def fetch_full(
-    source: MailSource, folder: FolderRef, uid: int, uidvalidity: int | None = None, key: str = ""
-) -> bytes:
-    """The complete raw message from any source."""
-    valid = uidvalidity if uidvalidity is not None else source.uidvalidity(folder)
-    found = fetch_full_many(source, folder, valid, [(uid, key)]).get(uid)
-    if found is None:
-        raise SourceUnavailable(source.name, f"{folder.name} UID {uid}: no longer in the source")
-    return found
-
-
-def tag_message(
-    source: MailSource, folder: FolderRef, uid: int, keyword: str = ARCHIVED_KEYWORD
-) -> bool:
-    """Set ``keyword`` on the message: the program's ONLY mailbox write (opt-in).
-    Returns False when the source cannot tag."""
-    if not isinstance(source, Tagger):
-        return False
-    source.add_keyword(folder, uid, keyword)
-    return True
