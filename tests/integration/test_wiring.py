@@ -65,3 +65,32 @@ def test_importing_the_use_cases_does_not_load_the_composition_root() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_digest_loads_the_facts_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.integration.test_smtp_digest import MESSAGES, NOW, RULES
+
+    from responsewatch.adapters.store import SqliteStore
+    from responsewatch.app.bootstrap import FixedClock, bootstrap
+    from responsewatch.app.digest_app import build_for
+
+    settings = settings_from_mapping(
+        {"me": {"addresses": sorted(RULES.me)}, "store": {"path": str(tmp_path / "d.db")}}
+    )
+    store = SqliteStore.open(settings.store_path)
+    store.add_messages(MESSAGES, account="main")
+    app = bootstrap(settings, clock=FixedClock(NOW), store=store)
+    loads: list[int] = []
+    real = SqliteStore.messages
+
+    def counting(self: SqliteStore) -> Any:
+        loads.append(1)
+        return real(self)
+
+    monkeypatch.setattr(SqliteStore, "messages", counting)
+    try:
+        digest, _insights = build_for(app, NOW, agreements=lambda _app, _since: ())
+    finally:
+        app.close()
+    assert len(loads) == 1
+    assert digest is not None
