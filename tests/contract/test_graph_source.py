@@ -15,6 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
+import stamina
+from structlog.testing import capture_logs
 from tests.fakes.graph_server import BASE, MAILBOX, FakeGraph, graph_message
 
 from responsewatch.adapters.graph import GraphAccount, GraphMailSource
@@ -58,22 +60,38 @@ class Tokens:
 
 
 class World:
-    def __init__(self) -> None:
+    def __init__(self, logs: list[dict[str, Any]]) -> None:
         self.graph = FakeGraph()
-        self.sleeps: list[float] = []
+        self.logs = logs
         self.tokens = Tokens()
+
+    @property
+    def sleeps(self) -> list[float]:
+        """The waits decided before each retry (stamina's testing mode skips sleeping them)."""
+        return waits(self.logs)
 
     def source(self, *, page_size: int = 100, **kw: Any) -> GraphMailSource:
         account = GraphAccount(
             name="acct", folders=kw.pop("folders", ()), page_size=page_size, **kw
         )
         client = httpx.Client(transport=self.graph.transport())
-        return GraphMailSource(account, client=client, tokens=self.tokens, sleep=self.sleeps.append)
+        return GraphMailSource(account, client=client, tokens=self.tokens)
+
+
+def waits(logs: list[dict[str, Any]]) -> list[float]:
+    return [float(e["delay_s"]) for e in logs if e["event"] == "graph_retry"]
+
+
+@pytest.fixture(autouse=True)
+def no_real_waits() -> Iterator[None]:
+    with stamina.set_testing(True, attempts=100, cap=True):
+        yield
 
 
 @pytest.fixture
-def world() -> World:
-    return World()
+def world() -> Iterator[World]:
+    with capture_logs() as logs:
+        yield World(logs)
 
 
 def folder(src: MailSource, role: str) -> FolderRef:
@@ -282,17 +300,15 @@ def test_network_errors_are_retried_then_translated(world: World) -> None:
     def down(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
-    sleeps: list[float] = []
     src = GraphMailSource(
         GraphAccount("acct", max_attempts=3),
         tokens=Tokens(),
         client=httpx.Client(transport=httpx.MockTransport(down)),
-        sleep=sleeps.append,
     )
-    with pytest.raises(SourceUnavailable, match="ConnectError") as caught:
+    with capture_logs() as logs, pytest.raises(SourceUnavailable, match="ConnectError") as caught:
         list(src.fetch_since(FolderRef("acct", "inbox", "inbox"), None))
     assert not isinstance(caught.value, AuthFailed)
-    assert sleeps == [1.0, 2.0]
+    assert waits(logs) == [1.0, 2.0]
 
 
 def test_expired_access_token_is_refreshed_once(world: World) -> None:

@@ -24,7 +24,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from typer.testing import CliRunner
 
-from responsewatch.adapters import archive as archive_mod
 from responsewatch.adapters.archive import (
     AGREEMENT_KEYWORD,
     GENESIS,
@@ -34,6 +33,7 @@ from responsewatch.adapters.archive import (
     entry_hash,
     verify_dkim,
 )
+from responsewatch.adapters.archive import ledger as archive_mod
 from responsewatch.adapters.memory import MemoryMailSource
 from responsewatch.adapters.store import SqliteStore
 from responsewatch.app import archive_app
@@ -291,7 +291,7 @@ def test_process_killed_mid_append_leaves_no_half_entry(
         import os
         from datetime import datetime, UTC
         from pathlib import Path
-        from responsewatch.adapters import archive as a
+        from responsewatch.adapters.archive import ledger as a
         def half(path, line):
             fd = os.open(path, os.O_WRONLY | os.O_APPEND)
             os.write(fd, line[: len(line) // 2])

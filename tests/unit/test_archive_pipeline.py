@@ -25,14 +25,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from responsewatch.adapters import archive as archive_mod
 from responsewatch.adapters.archive import (
     NOT_AGREEMENT_KEYWORD,
     EvidenceArchive,
     NewEntry,
     agreements_by_client,
 )
-from responsewatch.adapters.archive_dkim import (
+from responsewatch.adapters.archive import ledger as archive_mod
+from responsewatch.adapters.archive.dkim import (
     GuardedLookup,
     TempDnsError,
     aligned,

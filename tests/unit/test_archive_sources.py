@@ -85,7 +85,6 @@ def test_graph_archives_the_original_mime_fetched_by_item_id(tmp_path: Path) -> 
         GraphAccount(name="m365", folders=()),
         client=httpx.Client(transport=graph.transport()),
         tokens=_Token(),
-        sleep=lambda s: None,
     )
     settings = settings_for(tmp_path, (AccountSettings("m365", "graph"),))
     store = SqliteStore.open(settings.store_path)

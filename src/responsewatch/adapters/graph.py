@@ -24,15 +24,16 @@ from __future__ import annotations
 
 import re
 import sys
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
 
 import httpx
+import stamina
 import structlog
 
 from responsewatch.adapters.mime import MailFields, rfc5322
@@ -116,6 +117,15 @@ class _SyncStateGone(Exception):
     """The delta/next link can no longer be used: restart the round."""
 
 
+class _Retry(Exception):
+    """A throttled or failed request worth another attempt (``retry_after`` in seconds)."""
+
+    def __init__(self, status: str, retry_after: float | None) -> None:
+        super().__init__(status)
+        self.status = status
+        self.retry_after = retry_after
+
+
 class GraphMailSource:
     """A ``MailSource`` over Graph; takes an ``httpx.Client`` and a token provider, no I/O here."""
 
@@ -125,13 +135,11 @@ class GraphMailSource:
         *,
         client: httpx.Client,
         tokens: TokenProvider,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.name = account.name
         self._acct = account
         self._client = client
         self._tokens = tokens
-        self._sleep = sleep
         base = account.base_url.rstrip("/")
         self._base = base
         self._root = (
@@ -250,43 +258,67 @@ class GraphMailSource:
     # -- HTTP -------------------------------------------------------------------------------
 
     def _get_json(self, url: str, what: str, *, mime: bool = False) -> Any:
-        """The JSON document at ``url`` (or, with ``mime``, the raw bytes: ``$value``)."""
+        """The JSON document at ``url`` (or, with ``mime``, the raw bytes: ``$value``).
+
+        Throttling and network errors are retried by stamina; the wait before each retry is
+        decided here (Retry-After, else our backoff) and the whole request gives up once
+        the waits would pass ``max_wait_s``, so a one-hour Retry-After fails fast."""
         refreshed = False
         waited = 0.0
-        attempts = self._acct.max_attempts
-        for attempt in range(1, attempts + 1):
-            headers = {
-                "Authorization": f"Bearer {self._tokens.token(refresh=refreshed)}",
-                "Prefer": self._prefer,
-                "Accept": "message/rfc822" if mime else "application/json",
-            }
-            try:
-                resp = self._client.get(url, headers=headers)
-            except httpx.HTTPError as exc:  # DNS, TLS, connect/read timeouts
-                status, delay = f"{type(exc).__name__}", _backoff(attempt)
-            else:
-                if resp.status_code == 200:
-                    return resp.content if mime else _json_body(resp, self.name, what)
-                code, message = _error_of(resp)
-                if resp.status_code == 410 or code.lower() in _RESYNC_CODES:
-                    raise _SyncStateGone(code or "410 Gone")
-                if resp.status_code == 401 and not refreshed:
-                    refreshed = True
-                    continue
-                if resp.status_code not in _RETRY_STATUS:
-                    raise self._http_error(resp.status_code, code, message, what)
-                status = f"HTTP {resp.status_code}"
-                delay = _retry_after(resp) or _backoff(attempt)
-            if attempt == attempts or waited + delay > self._acct.max_wait_s:
-                break
-            log.info("graph_retry", account=self.name, status=status, delay_s=delay)
-            self._sleep(delay)
+        tries = 0
+        last: _Retry | None = None
+
+        def wait_for(exc: Exception) -> bool | float:
+            nonlocal waited
+            if not isinstance(exc, _Retry) or tries >= self._acct.max_attempts:
+                return False  # stamina asks after the last attempt too: nothing to wait for
+            delay = exc.retry_after if exc.retry_after is not None else _backoff(tries)
+            if waited + delay > self._acct.max_wait_s:
+                return False
+            log.info("graph_retry", account=self.name, status=exc.status, delay_s=delay)
             waited += delay
+            return delay
+
+        try:
+            for attempt in stamina.retry_context(
+                on=wait_for, attempts=self._acct.max_attempts, timeout=None
+            ):
+                with attempt:
+                    tries += 1
+                    resp = self._get_once(url, what, refreshed=refreshed, mime=mime)
+                    if resp.status_code == 401 and not refreshed:
+                        refreshed = True  # once, at once: not a throttling retry
+                        resp = self._get_once(url, what, refreshed=True, mime=mime)
+                    if resp.status_code == 200:
+                        return resp.content if mime else _json_body(resp, self.name, what)
+                    code, message = _error_of(resp)
+                    if resp.status_code not in _RETRY_STATUS:
+                        raise self._http_error(resp.status_code, code, message, what)
+                    last = _Retry(f"HTTP {resp.status_code}", _retry_after(resp))
+                    raise last
+        except _Retry as exc:
+            last = exc
+        assert last is not None
         raise SourceUnavailable(
             self.name,
-            f"{what}: Microsoft Graph is throttling or unreachable ({status}); gave up after "
-            f"{attempt} attempts and {waited:.0f}s of waiting; the next sync tries again",
+            f"{what}: Microsoft Graph is throttling or unreachable ({last.status}); gave up "
+            f"after {tries} attempts and {waited:.0f}s of waiting; the next sync tries again",
         )
+
+    def _get_once(self, url: str, what: str, *, refreshed: bool, mime: bool) -> httpx.Response:
+        headers = {
+            "Authorization": f"Bearer {self._tokens.token(refresh=refreshed)}",
+            "Prefer": self._prefer,
+            "Accept": "message/rfc822" if mime else "application/json",
+        }
+        try:
+            resp = self._client.get(url, headers=headers)
+        except httpx.HTTPError as exc:  # DNS, TLS, connect/read timeouts
+            raise _Retry(type(exc).__name__, None) from exc
+        code, _message = _error_of(resp) if resp.status_code != 200 else ("", "")
+        if resp.status_code == 410 or code.lower() in _RESYNC_CODES:
+            raise _SyncStateGone(code or "410 Gone")
+        return resp
 
     def _http_error(self, status: int, code: str, message: str, what: str) -> SourceUnavailable:
         detail = f"{code}: {message}" if code else f"HTTP {status}"
@@ -359,12 +391,24 @@ def _backoff(attempt: int) -> float:
     return float(min(2 ** (attempt - 1), 60))
 
 
-def _retry_after(resp: httpx.Response) -> float | None:
+def _retry_after(resp: httpx.Response, now: datetime | None = None) -> float | None:
+    """Retry-After in seconds: delta-seconds or an HTTP date (RFC 9110 10.2.3); None when
+    absent or unreadable (our own backoff then). The budget check caps what is honoured."""
     value = resp.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
     try:
         seconds = float(value)
     except ValueError:
-        return None  # HTTP-date form: Graph sends seconds; fall back to our own backoff
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:  # "-0000" or no zone: HTTP dates are GMT
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):
+        return None  # "nan", "inf": not a wait
     return max(seconds, 0.0)
 
 

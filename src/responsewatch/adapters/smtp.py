@@ -1,7 +1,7 @@
 """Send one message over SMTP: implicit TLS (SMTP_SSL) or STARTTLS, login, bounded retries.
 
 Temporary failures (4xx replies, refused or dropped connections, timeouts) are retried
-with backoff, ``delays`` giving the pause before each new attempt. Permanent failures
+by stamina, ``delays`` giving the pause before each new attempt. Permanent failures
 (5xx replies, certificate errors) are raised at once. Every foreign exception is
 translated here (style rule 6): authentication refused -> :class:`AuthFailed`, anything
 else -> :class:`SourceUnavailable` (exit code 3), whose ``detail`` carries the SMTP code
@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
+import stamina
 import structlog
 
 from responsewatch.errors import AuthFailed, SourceUnavailable
@@ -99,32 +99,40 @@ class SmtpSender:
         *,
         connect: Connect = connect_smtp,
         delays: Sequence[float] = DEFAULT_DELAYS,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.account = account
         self._connect = connect
         self._delays = tuple(delays)
-        self._sleep = sleep
 
     def send(self, msg: EmailMessage) -> None:
-        """Deliver ``msg`` to its To/Cc/Bcc recipients; raises once retries are exhausted."""
-        attempts = len(self._delays) + 1
-        for attempt in range(1, attempts + 1):
-            try:
-                self._send_once(msg)
-                return
-            except _Temporary as exc:
-                if attempt == attempts:
-                    raise exc.error from exc.__cause__
-                delay = self._delays[attempt - 1]
-                log.warning(
-                    "smtp_retry",
-                    host=self.account.host,
-                    attempt=attempt,
-                    delay_s=delay,
-                    error=str(exc.error.detail),
-                )
-                self._sleep(delay)
+        """Deliver ``msg`` to its To/Cc/Bcc recipients; raises once retries are exhausted.
+
+        stamina runs the attempts; the pause before retry ``n`` is ``delays[n-1]``."""
+        failures = 0
+
+        def pause(exc: Exception) -> bool | float:
+            nonlocal failures
+            if not isinstance(exc, _Temporary) or failures >= len(self._delays):
+                return False  # permanent, or the last attempt: no more waiting
+            delay = self._delays[failures]
+            failures += 1
+            log.warning(
+                "smtp_retry",
+                host=self.account.host,
+                attempt=failures,
+                delay_s=delay,
+                error=str(exc.error.detail),
+            )
+            return delay
+
+        try:
+            for attempt in stamina.retry_context(
+                on=pause, attempts=len(self._delays) + 1, timeout=None
+            ):
+                with attempt:
+                    self._send_once(msg)
+        except _Temporary as exc:
+            raise exc.error from exc.__cause__
 
     def _send_once(self, msg: EmailMessage) -> None:
         account = self.account

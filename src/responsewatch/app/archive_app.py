@@ -16,6 +16,7 @@ import re
 import shutil
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,8 +44,9 @@ from responsewatch.adapters.archive import (
     tag_message,
     verdict,
 )
-from responsewatch.adapters.archive_dkim import GuardedLookup
+from responsewatch.adapters.archive.dkim import GuardedLookup
 from responsewatch.adapters.store import SqliteStore
+from responsewatch.app.sources import SourceFactory, SystemClock, make_source
 from responsewatch.app.terminal import cell
 from responsewatch.app.timestamp_app import check_timestamps, export_evidence, stamp_archive
 from responsewatch.config import Settings, load_settings
@@ -62,7 +64,7 @@ from responsewatch.errors import ConfigError, DataError, RwError, SourceUnavaila
 from responsewatch.ports import FolderRef, LedgerHead, MailSource, PendingArchive, RawMessage
 
 if TYPE_CHECKING:
-    from responsewatch.app.bootstrap import App
+    from responsewatch.app.sources import AppGraph as App
     from responsewatch.app.sync import SyncSink
 
 __all__ = [
@@ -654,9 +656,7 @@ def archive_export(config: Path, directory: Path) -> Iterable[str]:
 
 def archive_reject(config: Path, message_id: str, reason: str) -> Iterable[str]:
     """``archive reject MESSAGE_ID --reason TEXT``: append a rejection entry."""
-    from responsewatch.app.bootstrap import bootstrap
-
-    app = bootstrap(load_settings(config))
+    app = _graph(load_settings(config))
     try:
         entry = reject(
             open_archive(app.settings, head=app.store), message_id, reason, app.clock.now()
@@ -729,9 +729,7 @@ def archive_maintenance(app: App, archive: EvidenceArchive) -> None:
 
 
 def archive_add(config: Path, message_id: str) -> Iterable[str]:
-    from responsewatch.app.bootstrap import bootstrap
-
-    app = bootstrap(load_settings(config))
+    app = _graph(load_settings(config))
     try:
         archive = open_archive(app.settings, head=app.store)
         entry, added = add_by_message_id(app, archive, message_id)
@@ -742,3 +740,21 @@ def archive_add(config: Path, message_id: str) -> Iterable[str]:
         f"{entry.message_id}: {verb} entry {entry.seq} (sha256 {entry.sha256}, "
         f"DKIM {entry.dkim.result})"
     ]
+
+
+@dataclass(slots=True)
+class _Graph:
+    """The few pieces ``archive add/reject`` need, wired here so this module never imports
+    the composition root (which imports it)."""
+
+    settings: Settings
+    store: SqliteStore
+    clock: SystemClock = field(default_factory=SystemClock)
+    source_factory: SourceFactory = make_source
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _graph(settings: Settings) -> _Graph:
+    return _Graph(settings, SqliteStore.open(settings.store_path))

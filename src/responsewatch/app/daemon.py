@@ -135,6 +135,7 @@ class Daemon:
         self.metrics_port: int | None = None
         self._scrape_reader = _ScrapeReader(settings.store_path)
         self._digest_app: App | None = None
+        self._marked_app: App | None = None  # the $RwAgreement pass's graph, built once
         self.notify_counter = NotificationCounter()
         self.nudges: NudgeService | None = None
         # account -> 1 while its synced mail shows none of mine (sent_check: Sent not read).
@@ -202,7 +203,9 @@ class Daemon:
                 )
                 worker.start()
                 self.workers.append(worker)
-        # $RwAgreement set later in the mail client: archived on the next pass.
+        # $RwAgreement set later in the mail client: archived on the next pass, through an
+        # object graph (and SQLite connection) of its own, built once rather than every pass.
+        self._marked_app = bootstrap(s, clock=self.clock, source_factory=self._factory)
         scheduler.add_job(
             self._job(self._archive_marked), "interval", seconds=s.sync_every_s,
             id="archive-marked", max_instances=1, coalesce=True,
@@ -359,13 +362,11 @@ class Daemon:
                 self.scheduler.modify_job("recompute", next_run_time=datetime.now(UTC))
 
     def _archive_marked(self) -> None:
-        app = bootstrap(self.settings, clock=self.clock, source_factory=self._factory)
-        try:
-            archive = self._archive or open_archive(self.settings, head=self.writer)
-            added = archive_new_agreements(app, archive)
-            archive_maintenance(app, archive)
-        finally:
-            app.close()
+        app = self._marked_app
+        assert app is not None
+        archive = self._archive or open_archive(self.settings, head=self.writer)
+        added = archive_new_agreements(app, archive)
+        archive_maintenance(app, archive)
         if added:
             log.info("agreements_archived", count=len(added))
 
@@ -423,6 +424,8 @@ class Daemon:
             self.app.close()
             if self._digest_app is not None:
                 self._digest_app.close()
+            if self._marked_app is not None:
+                self._marked_app.close()
             if self.nudges is not None:
                 self.nudges.log.close()
         log.info("daemon_stopped", code=code)

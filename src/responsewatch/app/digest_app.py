@@ -39,7 +39,7 @@ from responsewatch.app.commands import parse_now
 from responsewatch.app.secrets import resolve_secret
 from responsewatch.config import Settings, load_settings
 from responsewatch.core.digest import Digest, build_digest
-from responsewatch.core.insights import Insights, insights
+from responsewatch.core.insights import Insights
 from responsewatch.errors import ConfigError, RwError
 
 __all__ = [
@@ -83,16 +83,7 @@ def build_for(
     app: App, now: datetime, *, agreements: AgreementSource = archive_agreements
 ) -> tuple[Digest, Insights]:
     s = app.settings
-    analysis, conversations = app.analysis(now)
-    messages = {m.message_id: m for m in app.store.messages()}
-    ins = insights(
-        messages,
-        analysis,
-        s.rules,
-        now=now,
-        quiet_after_s=s.quiet_after_s,
-        conversations=conversations,
-    )
+    analysis, ins = app.report_with_insights(now)  # the facts are loaded once, not twice
     rows = agreements(app, now - timedelta(days=1))
     return build_digest(analysis, ins, s.rules, now=now, agreements=rows), ins
 

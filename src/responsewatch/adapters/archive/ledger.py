@@ -18,7 +18,8 @@ reads only what another writer appended since.
 Entries are agreements (``kind`` "agreement"), user rejections of one ("rejection") and
 later DKIM verdicts after a temporary DNS failure ("dkim"); each names its target by
 entry hash. The head (sequence, hash) is also kept by a ``LedgerHead`` (the store), so
-deleting the newest entries is detected. DKIM: see ``archive_dkim``.
+deleting the newest entries is detected. DKIM: see ``dkim``; reading and tagging the
+originals: ``source``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import hashlib
 import json
 import os
 import re
+import sqlite3
 import stat
 import threading
 from collections import Counter
@@ -41,7 +43,7 @@ from typing import Any
 
 import structlog
 
-from responsewatch.adapters.archive_dkim import (
+from responsewatch.adapters.archive.dkim import (
     DkimResult,
     TxtLookup,
     from_domain,
@@ -50,15 +52,9 @@ from responsewatch.adapters.archive_dkim import (
     verdict,
     verify_dkim,
 )
-from responsewatch.errors import DataError, SourceUnavailable
-from responsewatch.ports import (
-    Cursor,
-    FolderRef,
-    FullFetcher,
-    LedgerHead,
-    MailSource,
-    Tagger,
-)
+from responsewatch.adapters.archive.index import LedgerIndex
+from responsewatch.errors import DataError
+from responsewatch.ports import LedgerHead
 
 __all__ = [
     "AGREEMENT",
@@ -77,11 +73,8 @@ __all__ = [
     "VerifyResult",
     "agreements_by_client",
     "current_agreements",
-    "fetch_full",
-    "fetch_full_many",
     "rejections",
     "system_lookup",
-    "tag_message",
     "verdict",
     "verify_dkim",
 ]
@@ -293,7 +286,12 @@ class EvidenceArchive:
     """
 
     def __init__(
-        self, root: Path, *, lookup: TxtLookup = system_lookup, head: LedgerHead | None = None
+        self,
+        root: Path,
+        *,
+        lookup: TxtLookup = system_lookup,
+        head: LedgerHead | None = None,
+        persist_index: bool = True,
     ) -> None:
         self.root = root
         self.ledger = root / "ledger.jsonl"
@@ -301,20 +299,8 @@ class EvidenceArchive:
         self._head_store = head
         self._swept = False
         self._index_lock = threading.RLock()
-        self._reset_index()
-
-    def _reset_index(self) -> None:
-        self._ident: tuple[int, int] | None = None
-        self._offset = 0  # ledger bytes already read into the index
-        self._seq = 0
-        self._head = GENESIS
-        self._by_id: dict[str, tuple[int, str, str]] = {}  # agreements: id -> seq, sha, hash
-        self._by_sha: dict[str, str] = {}  # sha256 -> message_id
-        self._rejected: set[str] = set()  # entry hashes of rejected agreements
-        # Agreements still waiting for a DKIM verdict: entry hash -> (message_id, sha, at).
-        self._temperror: dict[str, tuple[str, str, str]] = {}
-        self._client_of: dict[str, str] = {}  # agreement entry hash -> client
-        self._hashes: list[bytes] = []  # entry hash of each seq - 1 (32 bytes each)
+        # Persisted beside the ledger: opening a 100k-entry archive reads only what is new.
+        self._index = LedgerIndex(root, self.ledger, persist=persist_index)
 
     def object_path(self, sha256: str) -> Path:
         return self.root / "objects" / sha256[:2] / f"{sha256}.eml"
@@ -336,77 +322,53 @@ class EvidenceArchive:
 
     def _refresh_locked(self) -> bytes:
         try:
-            info = os.stat(self.ledger)
-        except FileNotFoundError:
-            self._reset_index()
-            return b""
-        except OSError as exc:
+            return self._index.refresh()
+        except (OSError, sqlite3.Error) as exc:
             raise DataError(f"archive {self.root}: cannot read the ledger ({exc})") from exc
-        ident = (info.st_dev, info.st_ino)
-        if ident != self._ident or info.st_size < self._offset:
-            self._reset_index()  # replaced or cut by someone else: read it all again
-            self._ident = ident
-        if info.st_size == self._offset:
-            return b""
-        try:
-            with self.ledger.open("rb") as handle:
-                handle.seek(self._offset)
-                data = handle.read()
-        except OSError as exc:
-            raise DataError(f"archive {self.root}: cannot read the ledger ({exc})") from exc
-        cut = data.rfind(b"\n") + 1
-        for line in data[:cut].splitlines():
-            self._note(line)
-        self._offset += cut
-        return data[cut:]
 
-    def _note(self, line: bytes) -> None:
-        self._seq += 1
-        self._hashes.append(b"")
-        try:
-            doc = json.loads(line)
-            self._head = str(doc["entry_hash"])
-            self._hashes[-1] = bytes.fromhex(self._head)
-            kind = doc.get("kind") or AGREEMENT
-            if kind == AGREEMENT:
-                mid, sha = str(doc["message_id"]), str(doc["sha256"])
-                self._by_id.setdefault(mid, (int(doc["seq"]), sha, self._head))
-                self._by_sha.setdefault(sha, mid)
-                self._client_of[self._head] = str(doc.get("client", ""))
-                if doc["dkim"].get("result") == "temperror":
-                    self._temperror[self._head] = (mid, sha, str(doc["archived_at"]))
-            elif kind == REJECTION:
-                self._rejected.add(str(doc.get("target", "")))
-            elif kind == DKIM_RECHECK:
-                self._temperror.pop(str(doc.get("target", "")), None)
-        except (ValueError, KeyError, TypeError, AttributeError):
-            self._head = "?"  # unreadable: verify names it; the chain cannot go on from it
+    @property
+    def _seq(self) -> int:
+        return self._index.seq
+
+    @property
+    def _head(self) -> str:
+        return self._index.head
 
     def has(self, message_id: str) -> bool:
-        """Whether an agreement entry for ``message_id`` exists (O(1) after the first call)."""
-        self._refresh()
-        return message_id in self._by_id
+        """Whether an agreement entry for ``message_id`` exists (an indexed lookup)."""
+        with self._index_lock:
+            self._refresh()
+            return self._index.first(message_id) is not None
 
     def head(self) -> tuple[int, str]:
         """(sequence, entry hash) of the newest complete entry."""
-        self._refresh()
-        return self._seq, self._head
+        with self._index_lock:
+            self._refresh()
+            return self._seq, self._head
 
     def awaiting_dkim(self) -> list[tuple[str, str, str]]:
         """(message_id, sha256, archived_at) of the entries whose DKIM check met a temporary
         DNS failure and got no verdict since, from the index (no ledger read)."""
-        self._refresh()
-        return list(self._temperror.values())
+        with self._index_lock:
+            self._refresh()
+            return self._index.awaiting_dkim()
 
     def counts_by_client(self) -> dict[str, int]:
         """Agreements in force (rejected ones left out) per client, from the index."""
-        self._refresh()
-        return dict(Counter(c for h, c in self._client_of.items() if h not in self._rejected))
+        with self._index_lock:
+            self._refresh()
+            return self._index.counts_by_client()
 
     def is_rejected(self, message_id: str) -> bool:
-        self._refresh()
-        found = self._by_id.get(message_id)
-        return found is not None and found[2] in self._rejected
+        with self._index_lock:
+            self._refresh()
+            found = self._index.first(message_id)
+            return found is not None and self._index.is_rejected(found[2])
+
+    def close(self) -> None:
+        """Close the index file (the archive reopens it when used again)."""
+        with self._index_lock:
+            self._index.close()
 
     def verdict(self, entry: LedgerEntry) -> str:
         """pass | pass_unaligned | fail | temperror | none. Entries written before alignment
@@ -489,7 +451,9 @@ class EvidenceArchive:
         if added:
             return added[0], True
         sha = _sha256(raw)
-        mid = message_id if self.has(message_id) else self._by_sha.get(sha, message_id)
+        with self._index_lock:
+            known = self._index.message_id_of(sha)
+        mid = message_id if self.has(message_id) else known or message_id
         existing = self.find(mid)
         if existing is None:  # pragma: no cover - the index said it is there
             raise DataError(f"archive {self.root}: entry for {message_id} vanished")
@@ -503,10 +467,11 @@ class EvidenceArchive:
                 self._recover()
                 metas: list[dict[str, Any]] = []
                 written: list[Path] = []
-                seen_ids, seen_shas = set(self._by_id), set(self._by_sha)
+                seen_ids: set[str] = set()
+                seen_shas: set[str] = set()
                 for item in items:
                     sha = _sha256(item.raw)
-                    if item.message_id in seen_ids or sha in seen_shas:
+                    if item.message_id in seen_ids or sha in seen_shas or self._known(item, sha):
                         continue
                     seen_ids.add(item.message_id)
                     seen_shas.add(sha)
@@ -544,6 +509,11 @@ class EvidenceArchive:
             )
         return entries
 
+    def _known(self, item: NewEntry, sha: str) -> bool:
+        with self._index_lock:
+            index = self._index
+            return index.first(item.message_id) is not None or index.message_id_of(sha) is not None
+
     def _intact(self, path: Path, sha: str) -> bool:
         try:
             return _sha256(_read_regular(path)) == sha
@@ -558,10 +528,12 @@ class EvidenceArchive:
                 self._recover()
                 metas = []
                 for mark in marks:
-                    found = self._by_id.get(str(mark["message_id"]))
+                    with self._index_lock:
+                        found = self._index.first(str(mark["message_id"]))
+                        rejected = found is not None and self._index.is_rejected(found[2])
                     if found is None:
                         continue
-                    if mark["kind"] == REJECTION and found[2] in self._rejected:
+                    if mark["kind"] == REJECTION and rejected:
                         continue  # rejected once is enough
                     _seq, sha, target = found
                     metas.append(
@@ -618,7 +590,9 @@ class EvidenceArchive:
             return
         if recorded is not None:
             seq, want = recorded
-            kept = seq <= self._seq and (seq == 0 or self._hashes[seq - 1].hex() == want)
+            with self._index_lock:
+                at = self._index.hash_at(seq) if seq else ""
+            kept = seq <= self._seq and (seq == 0 or at == want)
             if not kept:
                 log.error("archive.head_mismatch", recorded_seq=seq, ledger_seq=self._seq)
                 return
@@ -650,7 +624,9 @@ class EvidenceArchive:
             todo: list[dict[str, Any]] = []
             for meta in metas:
                 sha = str(meta.get("sha256", "")) if isinstance(meta, dict) else ""
-                if sha in self._by_sha or any(m["sha256"] == sha for m in todo):
+                with self._index_lock:
+                    known = self._index.message_id_of(sha) is not None
+                if known or any(m["sha256"] == sha for m in todo):
                     done.append(f"entry for {sha[:12]} already in the ledger")
                 elif _SHA_RE.fullmatch(sha) and self._intact(self.object_path(sha), sha):
                     todo.append(meta)
@@ -857,47 +833,3 @@ def agreements_by_client(archive_path: Path) -> dict[str, int]:
 
 
 _COUNTED: dict[Path, EvidenceArchive] = {}
-
-
-# --- fetching the original and tagging on the server --------------------------------------
-
-
-def fetch_full_many(
-    source: MailSource, folder: FolderRef, uidvalidity: int, items: Sequence[tuple[int, str]]
-) -> dict[int, bytes]:
-    """(uid, key) -> the complete raw message, from any source, many per round trip."""
-    if isinstance(source, FullFetcher):
-        return source.fetch_full(folder, uidvalidity, items)
-    # A source without full fetches (tests' fakes) holds whole messages in RawMessage.data.
-    # The store knows folders by name only, and a FolderRef's role is part of its identity.
-    folder = next((f for f in source.folders() if f.name == folder.name), folder)
-    wanted = {uid for uid, _key in items}
-    if not wanted:
-        return {}
-    out: dict[int, bytes] = {}
-    for raw in source.fetch_since(folder, Cursor(uidvalidity, min(wanted) - 1)):
-        if raw.uid in wanted:
-            out[raw.uid] = raw.data
-    return out
-
-
-def fetch_full(
-    source: MailSource, folder: FolderRef, uid: int, uidvalidity: int | None = None, key: str = ""
-) -> bytes:
-    """The complete raw message from any source."""
-    valid = uidvalidity if uidvalidity is not None else source.uidvalidity(folder)
-    found = fetch_full_many(source, folder, valid, [(uid, key)]).get(uid)
-    if found is None:
-        raise SourceUnavailable(source.name, f"{folder.name} UID {uid}: no longer in the source")
-    return found
-
-
-def tag_message(
-    source: MailSource, folder: FolderRef, uid: int, keyword: str = ARCHIVED_KEYWORD
-) -> bool:
-    """Set ``keyword`` on the message: the program's ONLY mailbox write (opt-in).
-    Returns False when the source cannot tag."""
-    if not isinstance(source, Tagger):
-        return False
-    source.add_keyword(folder, uid, keyword)
-    return True
