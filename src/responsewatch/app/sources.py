@@ -18,7 +18,7 @@ from responsewatch.adapters.store import SqliteStore
 from responsewatch.app.secrets import resolve_secret
 from responsewatch.config import AccountSettings, SecretRef, Settings
 from responsewatch.errors import ConfigError
-from responsewatch.ports import Clock, MailSource
+from responsewatch.ports import Clock, MailSource, Store
 
 __all__ = ["AppGraph", "FixedClock", "SourceFactory", "SystemClock", "imap_account", "make_source"]
 
@@ -104,6 +104,6 @@ class AppGraph(Protocol):
     @property
     def clock(self) -> Clock: ...
     @property
-    def store(self) -> SqliteStore: ...
+    def store(self) -> Store: ...
     @property
     def source_factory(self) -> SourceFactory: ...
