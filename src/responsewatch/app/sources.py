@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Protocol
 
 from responsewatch.adapters.imap import ImapAccount, ImapMailSource
-from responsewatch.adapters.store import SqliteStore
 from responsewatch.app.secrets import resolve_secret
 from responsewatch.config import AccountSettings, SecretRef, Settings
 from responsewatch.errors import ConfigError
