@@ -34,6 +34,7 @@ from babel.units import format_unit
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from responsewatch.core import durations
 from responsewatch.core.digest import ClientLine, Digest, UpdateLate
 from responsewatch.core.insights import Trend
 from responsewatch.core.models import TurnState
@@ -89,6 +90,9 @@ def _cell(text: str, *, sub: str = "", color: str = "", right: bool = False) -> 
     }
 
 
+_BABEL_UNITS = {"min": "duration-minute", "h": "duration-hour", "d": "duration-day"}
+
+
 class _Formatter:
     def __init__(self, language: str, timezone: str) -> None:
         if language not in LANGUAGES:
@@ -101,13 +105,8 @@ class _Formatter:
         """Minutes under an hour, hours (one decimal) under three days, then days."""
         if seconds is None:
             return "–"
-        value: float
-        if seconds < 3600:
-            value, unit = round(seconds / 60), "duration-minute"
-        elif seconds < 72 * 3600:
-            value, unit = round(seconds / 3600, 1), "duration-hour"
-        else:
-            value, unit = round(seconds / 86400, 1), "duration-day"
+        value, short_unit = durations.magnitude(seconds, hours_below=durations.HOURS_BELOW_DIGEST)
+        unit = _BABEL_UNITS[short_unit]
         return format_unit(value, unit, length="short", format="#,##0.#", locale=self.locale)
 
     def when(self, value: datetime | None) -> str:

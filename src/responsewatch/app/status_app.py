@@ -28,6 +28,7 @@ from responsewatch.app.archive_app import agreements_since, open_archive, reject
 from responsewatch.app.bootstrap import bootstrap
 from responsewatch.app.report import analysis_json
 from responsewatch.config import Settings
+from responsewatch.core import durations
 from responsewatch.core.insights import Insights, insights_json
 from responsewatch.core.models import Analysis, TurnState
 from responsewatch.core.status import (
@@ -293,17 +294,7 @@ class StatusState:
 
 
 def _duration(seconds: float, t: Mapping[str, str]) -> str:
-    total = max(0, int(seconds))
-    days, rest = divmod(total, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes = rest // 60
-    if days and not hours:
-        return f"{days} {t['web_day']}"
-    if days:
-        return f"{days} {t['web_day']} {hours} h"
-    if hours:
-        return f"{hours} h {minutes:02d}"
-    return f"{minutes} min"
+    return durations.clock(seconds, t["web_day"], zero_hours=False)
 
 
 def _maybe(seconds: float | None, t: Mapping[str, str]) -> str:
