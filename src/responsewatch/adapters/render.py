@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import base64
 import io
-import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
-from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,6 +32,7 @@ from babel.units import format_unit
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from responsewatch.adapters.strings import CATALOG
 from responsewatch.core import durations
 from responsewatch.core.digest import ClientLine, Digest, UpdateLate
 from responsewatch.core.insights import Trend
@@ -43,11 +42,8 @@ from responsewatch.core.safe_text import plain
 __all__ = ["CATALOG", "Rendered", "chart_png", "digest_email", "render_digest"]
 
 LANGUAGES = ("fr", "en")
-
-# Every string of the digest, per language (French is the default language of the tool).
-CATALOG: Mapping[str, Mapping[str, str]] = json.loads(
-    resources.files("responsewatch").joinpath("templates/strings.json").read_text("utf-8")
-)
+# CATALOG (adapters/strings.py): every string of the digest, per language (French is the
+# default language of the tool).
 
 RED = "#b42318"
 AMBER = "#b54708"

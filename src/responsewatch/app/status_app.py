@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 import structlog
 
+from responsewatch.adapters.strings import CATALOG
 from responsewatch.app.archive_app import agreements_since, open_archive, reject
 from responsewatch.app.bootstrap import bootstrap
 from responsewatch.app.report import analysis_json
@@ -87,9 +88,7 @@ LATEST_AGREEMENTS = 10
 MAX_ROWS = 100
 SPARK_W, SPARK_H = 120.0, 28.0
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_STRINGS: Mapping[str, Mapping[str, str]] = json.loads(
-    resources.files("responsewatch").joinpath("templates/strings.json").read_text("utf-8")
-)
+_STRINGS: Mapping[str, Mapping[str, str]] = CATALOG
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("responsewatch", "templates"),
     autoescape=True,  # every subject, name and id on the page comes from mail
