@@ -131,3 +131,21 @@ def test_archive_report_strings_come_from_the_shared_catalogue() -> None:
     assert archive_report.STRINGS["fr"]["ok"] != archive_report.STRINGS["en"]["ok"]
     assert set(CATALOG["fr"]) == set(CATALOG["en"])  # no string missing in one language
     assert section("xx", "archive_") == archive_report.STRINGS["en"]
+
+
+def test_entry_points_run_the_cli() -> None:
+    import subprocess
+    import sys
+    import tomllib
+    from importlib import import_module
+    from pathlib import Path
+
+    from responsewatch import __version__, cli
+
+    project = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    module, _, name = project["project"]["scripts"]["responsewatch"].partition(":")
+    assert getattr(import_module(module), name) is cli.main
+    out = subprocess.run(
+        [sys.executable, "-m", "responsewatch", "version"], capture_output=True, text=True
+    )
+    assert out.returncode == 0 and out.stdout.strip() == f"responsewatch {__version__}"

@@ -189,8 +189,8 @@ def analysis_grids(a: Analysis, date: Callable[[datetime], str]) -> list[Grid]:
         for c in a.clients
     )
     grids.append(Grid("My replies, per client", tuple(mine), _rows(mine_rows)))
-    ranked = (("Median (business)", 0), ("After hours", 1), ("My turns", 3))
-    ranked += (("They replied", 2), ("Their median", 0))
+    ranked = [("Median (business)", 0), ("After hours", 1), ("My turns", 3)]
+    ranked += [("They replied", 2), ("Their median", 0)]
     theirs = (Column("Client"), *(Column(h, drop=d, right=True) for h, d in ranked))
     theirs_rows = (
         (
@@ -208,8 +208,12 @@ def analysis_grids(a: Analysis, date: Callable[[datetime], str]) -> list[Grid]:
 
 
 def threads_grid(result: ThreadsResult, date: Callable[[datetime], str]) -> Grid:
-    columns = (Column("Thread", drop=1), Column("Messages", right=True), Column("First"))
-    columns += (Column("Subject", free=True),)
+    columns = (
+        Column("Thread", drop=1),
+        Column("Messages", right=True),
+        Column("First"),
+        Column("Subject", free=True),
+    )
     rows = []
     for conv in result.conversations:
         first = result.corpus.messages[conv.message_ids[0]]
