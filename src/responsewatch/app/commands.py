@@ -108,7 +108,7 @@ def _settings(config: Path | None, me: Sequence[str], clients: Sequence[str]) ->
     return replace(settings, rules=rules)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class AnalyzeResult:
     analysis: Analysis
     timezone: str
@@ -134,7 +134,7 @@ def analyze_paths(
     return AnalyzeResult(analysis, settings.timezone, corpus.stats, corpus)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class ThreadsResult:
     conversations: list[Conversation]
     messages: int
@@ -319,7 +319,7 @@ SAMPLE_CONFIG = {
 }
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class DemoResult:
     analysis: Analysis
     timezone: str
