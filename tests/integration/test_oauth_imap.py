@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from responsewatch.adapters.oauth_tokens import GoogleTokens, oauth_settings
 from responsewatch.app.init_app import InitOptions, YesAnswers, oauth_login_command, run_init
 from responsewatch.cli import app
+from responsewatch.cli.screen import RichScreen
 from responsewatch.errors import AuthFailed
 
 pytestmark = pytest.mark.dovecot
@@ -84,7 +85,7 @@ def test_google_login_then_xoauth2_check_refresh_and_revoke(
     monkeypatch.setenv("RW_CLIENT_SECRET", "desktop-app-secret")
     config = write_config(tmp_path, fake, server, user.name)
     console = Console(file=open(tmp_path / "out.txt", "w"), width=300)  # noqa: SIM115
-    lines = oauth_login_command(config, "gmail", console, open_browser=browser)
+    lines = oauth_login_command(config, "gmail", RichScreen(console), open_browser=browser)
     console.file.close()
     shown = (tmp_path / "out.txt").read_text()
     assert f"{fake.base}/auth?" in shown and "code_challenge_method=S256" in shown
@@ -184,7 +185,9 @@ def test_init_with_oauth_signs_in_and_writes_a_passwordless_config(
     )  # fmt: skip
     out = tmp_path / "out.txt"
     with out.open("w") as fh:
-        code = run_init(opts, Console(file=fh, width=200), YesAnswers(), sign_in=sign_in)
+        code = run_init(
+            opts, RichScreen(Console(file=fh, width=200)), YesAnswers(), sign_in=sign_in
+        )
     assert code == 0, out.read_text()
     assert calls == [{"provider": "google", "client_id": "cid-123"}]
     raw = tomllib.loads(config.read_text())

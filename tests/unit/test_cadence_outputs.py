@@ -13,7 +13,8 @@ from tests.support.build import ME, msg
 
 from responsewatch.adapters.render import CATALOG, render_digest
 from responsewatch.app.pipeline import compute
-from responsewatch.app.report import analysis_csv, print_analysis
+from responsewatch.cli.lines import print_analysis
+from responsewatch.cli.output import analysis_csv
 from responsewatch.core.digest import build_digest
 from responsewatch.core.insights import Insights, insights
 from responsewatch.core.models import Analysis, Message

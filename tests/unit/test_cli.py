@@ -287,7 +287,8 @@ def test_progress_bar_only_for_large_interactive_reads(tmp_path: Path) -> None:
 
     from rich.console import Console
 
-    from responsewatch.app.commands import PROGRESS_AFTER_MESSAGES, analyze_paths
+    from responsewatch.app.commands import analyze_paths
+    from responsewatch.cli.progress import PROGRESS_AFTER_MESSAGES, reading
 
     path = tmp_path / "big.mbox"
     with open(path, "wb") as out:
@@ -296,21 +297,15 @@ def test_progress_bar_only_for_large_interactive_reads(tmp_path: Path) -> None:
             out.write(b"\n")
     screen = io.StringIO()
     console = Console(file=screen, force_terminal=True, width=100)
-    result = analyze_paths(
-        [path], me=[ME], clients=[], config=None, now=None, progress=True, console=console
-    )
+    with reading(True, console) as tick:
+        result = analyze_paths([path], me=[ME], clients=[], config=None, now=None, on_message=tick)
     assert result.analysis.totals.messages == PROGRESS_AFTER_MESSAGES + 500
     assert "messages" in screen.getvalue()
     small = io.StringIO()
-    analyze_paths(
-        [tmp_path / "big.mbox"],
-        me=[ME],
-        clients=[],
-        config=None,
-        now=None,
-        progress=False,
-        console=Console(file=small, force_terminal=True),
-    )
+    with reading(False, Console(file=small, force_terminal=True)) as tick:
+        analyze_paths(
+            [tmp_path / "big.mbox"], me=[ME], clients=[], config=None, now=None, on_message=tick
+        )
     assert small.getvalue() == ""
     doc = invoke("analyze", path, "--me", ME, "--format", "json")
     json.loads(doc.stdout)  # nothing but the JSON document on stdout

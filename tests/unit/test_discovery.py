@@ -20,6 +20,7 @@ from responsewatch.adapters.discovery import (
     parse_autoconfig,
 )
 from responsewatch.app.init_app import InitOptions, _settings
+from responsewatch.cli.screen import RichScreen
 
 AUTOCONFIG = b"""<?xml version="1.0" encoding="UTF-8"?>
 <clientConfig version="1.1">
@@ -261,7 +262,11 @@ def test_nothing_found_asks_for_the_host(tmp_path: Path) -> None:
     ask = Scripted({"IMAP server": "mail.nowhere.example", "TLS": "starttls"})
     console = Console(file=open(tmp_path / "out", "w"), width=200)  # noqa: SIM115
     account, preset = _settings(
-        InitOptions(config=tmp_path / "c.toml"), "c@nowhere.example", console, ask, found
+        InitOptions(config=tmp_path / "c.toml"),
+        "c@nowhere.example",
+        RichScreen(console),
+        ask,
+        found,
     )
     console.file.close()
     assert preset is None
@@ -286,7 +291,8 @@ def test_no_sent_folder_stops_with_the_fix(tmp_path: Path) -> None:
     from responsewatch.errors import ConfigError
     from responsewatch.ports import FolderRef
 
-    console = Console(file=open(tmp_path / "out", "w"), width=200)  # noqa: SIM115
+    out = Console(file=open(tmp_path / "out", "w"), width=200)  # noqa: SIM115
+    console = RichScreen(out)
     folders = [FolderRef("main", "INBOX", "inbox"), FolderRef("main", "Archive", "archive")]
     with pytest.raises(ConfigError, match=r'folders = \["INBOX", "Sent Items"\]'):
         _print_folders(folders, console, ["INBOX", "Archive", "Sent Items"])
@@ -294,4 +300,4 @@ def test_no_sent_folder_stops_with_the_fix(tmp_path: Path) -> None:
         _print_folders(folders, console)
     sent = FolderRef("main", "Envoyés", "sent")
     assert _print_folders([*folders, sent], console) == sent
-    console.file.close()
+    out.file.close()

@@ -11,9 +11,7 @@ backwards).
 from __future__ import annotations
 
 import contextlib
-import re
 import shutil
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,77 +27,23 @@ from responsewatch.adapters.archive import (
     current_agreements,
     rejections,
 )
+from responsewatch.adapters.strings import CATALOG, section
 from responsewatch.adapters.timestamps import TimestampReport, entry_files
 from responsewatch.core.parsing import parse_message
+from responsewatch.core.safe_text import plain
 
 __all__ = ["ReportRow", "clean_text", "render_pdf", "report_rows", "write_evidence"]
 
-_BIDI = dict.fromkeys(
-    [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)], None
-)
-_SPACES = re.compile(r"\s+")
 
-STRINGS: dict[str, dict[str, str]] = {
-    "fr": {
-        "title": "Archive des accords écrits — rapport de preuve",
-        "made": "Établi le",
-        "ok": "Vérification : l'archive est intacte.",
-        "broken": "Vérification : l'archive est ALTÉRÉE.",
-        "head": "Tête de chaîne",
-        "entries": "entrées",
-        "tokens": "Horodatages qualifiés (RFC 3161)",
-        "none": "aucun",
-        "uncovered": "Entrées pas encore horodatées",
-        "entry": "Entrée n°",
-        "sender": "Expéditeur",
-        "received": "Reçu le",
-        "subject": "Objet",
-        "matched": "Phrase retenue",
-        "dkim": "DKIM",
-        "key": "Clé DNS utilisée",
-        "covered": "Horodatage",
-        "not_covered": "pas encore horodatée",
-        "rejected": "Rejetée par l'utilisateur",
-        "how": "Chaque message est conservé octet pour octet (dossier messages/) ; son "
-        "empreinte SHA-256 figure dans l'entrée du registre, qui contient l'empreinte de "
-        "l'entrée précédente ; l'empreinte de la dernière entrée a été horodatée par une "
-        "autorité d'horodatage. VERIFY.txt donne les commandes permettant de tout vérifier "
-        "avec des outils standard, sans ce logiciel.",
-    },
-    "en": {
-        "title": "Written-agreement archive — evidence report",
-        "made": "Produced on",
-        "ok": "Verification: the archive is intact.",
-        "broken": "Verification: the archive has been ALTERED.",
-        "head": "Chain head",
-        "entries": "entries",
-        "tokens": "Trusted timestamps (RFC 3161)",
-        "none": "none",
-        "uncovered": "Entries not yet timestamped",
-        "entry": "Entry no.",
-        "sender": "Sender",
-        "received": "Received",
-        "subject": "Subject",
-        "matched": "Matched sentence",
-        "dkim": "DKIM",
-        "key": "DNS key used",
-        "covered": "Timestamp",
-        "not_covered": "not yet timestamped",
-        "rejected": "Rejected by the user",
-        "how": "Each message is kept byte for byte (folder messages/); its SHA-256 is in "
-        "its ledger entry, which holds the previous entry's hash; the last entry's hash was "
-        "timestamped by a time-stamp authority. VERIFY.txt lists the commands that check "
-        "all of it with standard tools, without this software.",
-    },
+# The report's fr/en strings: the archive_* keys of templates/strings.json.
+STRINGS: Mapping[str, Mapping[str, str]] = {
+    language: section(language, "archive_") for language in CATALOG
 }
 
 
 def clean_text(value: object, limit: int = 500) -> str:
-    """Printable text only: no control or bidi-override characters, spaces collapsed."""
-    text = str(value or "").translate(_BIDI)
-    text = "".join(c if unicodedata.category(c)[0] != "C" else " " for c in text)
-    text = _SPACES.sub(" ", text).strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """A header as one line of the PDF: the project's one sanitiser, one-line mode."""
+    return plain(value or "", limit, one_line=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import base64
 import io
-import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
-from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,6 +32,8 @@ from babel.units import format_unit
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from responsewatch.adapters.strings import CATALOG
+from responsewatch.core import durations
 from responsewatch.core.digest import ClientLine, Digest, UpdateLate
 from responsewatch.core.insights import Trend
 from responsewatch.core.models import TurnState
@@ -42,11 +42,8 @@ from responsewatch.core.safe_text import plain
 __all__ = ["CATALOG", "Rendered", "chart_png", "digest_email", "render_digest"]
 
 LANGUAGES = ("fr", "en")
-
-# Every string of the digest, per language (French is the default language of the tool).
-CATALOG: Mapping[str, Mapping[str, str]] = json.loads(
-    resources.files("responsewatch").joinpath("templates/strings.json").read_text("utf-8")
-)
+# CATALOG (adapters/strings.py): every string of the digest, per language (French is the
+# default language of the tool).
 
 RED = "#b42318"
 AMBER = "#b54708"
@@ -89,6 +86,9 @@ def _cell(text: str, *, sub: str = "", color: str = "", right: bool = False) -> 
     }
 
 
+_BABEL_UNITS = {"min": "duration-minute", "h": "duration-hour", "d": "duration-day"}
+
+
 class _Formatter:
     def __init__(self, language: str, timezone: str) -> None:
         if language not in LANGUAGES:
@@ -101,13 +101,8 @@ class _Formatter:
         """Minutes under an hour, hours (one decimal) under three days, then days."""
         if seconds is None:
             return "–"
-        value: float
-        if seconds < 3600:
-            value, unit = round(seconds / 60), "duration-minute"
-        elif seconds < 72 * 3600:
-            value, unit = round(seconds / 3600, 1), "duration-hour"
-        else:
-            value, unit = round(seconds / 86400, 1), "duration-day"
+        value, short_unit = durations.magnitude(seconds, hours_below=durations.HOURS_BELOW_DIGEST)
+        unit = _BABEL_UNITS[short_unit]
         return format_unit(value, unit, length="short", format="#,##0.#", locale=self.locale)
 
     def when(self, value: datetime | None) -> str:

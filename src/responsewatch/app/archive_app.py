@@ -22,8 +22,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from rich.console import Console
-from rich.table import Table
 
 from responsewatch.adapters.archive import (
     AGREEMENT,
@@ -47,7 +45,6 @@ from responsewatch.adapters.archive import (
 from responsewatch.adapters.archive.dkim import GuardedLookup
 from responsewatch.adapters.store import SqliteStore
 from responsewatch.app.sources import SourceFactory, SystemClock, make_source
-from responsewatch.app.terminal import cell
 from responsewatch.app.timestamp_app import check_timestamps, export_evidence, stamp_archive
 from responsewatch.config import Settings, load_settings
 from responsewatch.core.agreements import detect_agreement
@@ -81,7 +78,6 @@ __all__ = [
     "digest_agreements",
     "entry_json",
     "export_archive",
-    "print_entries",
     "reject",
     "reject_marked",
     "retry_dkim",
@@ -407,22 +403,6 @@ def digest_agreements(app: App, since: datetime) -> list[tuple[str, str, datetim
             shown = f"{e.phrase} · DKIM {archive.verdict(e)}"
             rows.append((e.client, shown, received, e.message_id))
     return rows
-
-
-def print_entries(entries: list[dict[str, Any]], console: Console) -> None:
-    table = Table(title=f"{len(entries)} archived agreement(s)")
-    for column in ("received_at", "client", "phrase", "message_id", "dkim", "sha256"):
-        table.add_column(column)
-    for e in entries:
-        table.add_row(
-            cell(str(e["received_at"] or "")[:16]),
-            cell(e["client"]),
-            cell(e["phrase"]),
-            cell(e["message_id"]),
-            cell(e["dkim"]),
-            cell(e["sha256"][:12]),
-        )
-    console.print(table)
 
 
 def verification_lines(result: VerifyResult, archive: EvidenceArchive | None = None) -> list[str]:

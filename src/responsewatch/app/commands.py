@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from importlib import resources
@@ -14,9 +13,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
-from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from responsewatch.adapters.files import ReadStats
 from responsewatch.adapters.store import SqliteStore
@@ -24,22 +20,25 @@ from responsewatch.app.bootstrap import FixedClock, bootstrap
 from responsewatch.app.pipeline import Corpus, compute, conversations_of, load_corpus
 from responsewatch.app.sent_check import (
     CHECKED_TYPES,
+    SentAdvice,
     advice,
     reads_my_mail,
     sample_from_me,
     sent_missing,
 )
-from responsewatch.app.sync import alias_warnings
-from responsewatch.app.terminal import cell, lit
+from responsewatch.app.sync import SyncReport, alias_warnings
 from responsewatch.config import Settings, load_settings, settings_from_mapping
 from responsewatch.core.insights import insights_json
-from responsewatch.core.models import Analysis, Conversation, message_time
+from responsewatch.core.models import Analysis, Conversation
 from responsewatch.core.rules import ClientRule, Rules
 from responsewatch.errors import ConfigError, RwError
 from responsewatch.ports import ServerListing
 
 __all__ = [
     "AnalyzeResult",
+    "CheckReport",
+    "SyncOutcome",
+    "ThreadsResult",
     "ack",
     "analyze_paths",
     "check",
@@ -51,8 +50,6 @@ __all__ = [
 ]
 
 log = structlog.get_logger("responsewatch")
-
-PROGRESS_AFTER_MESSAGES = 2000
 
 
 def parse_now(value: str | None, timezone: str) -> datetime:
@@ -112,53 +109,12 @@ def _settings(config: Path | None, me: Sequence[str], clients: Sequence[str]) ->
     return replace(settings, rules=rules)
 
 
-@contextmanager
-def _progress(enabled: bool, console: Console | None) -> Iterator[object]:
-    """A progress bar for long reads at a terminal; nothing otherwise."""
-    if not enabled or console is None:
-        yield None
-        return
-    bar = Progress(
-        SpinnerColumn(),
-        TextColumn("reading: {task.completed} messages"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
-    task = bar.add_task("read", total=None)
-    seen = 0
-
-    def tick() -> None:
-        nonlocal seen
-        seen += 1
-        if seen == PROGRESS_AFTER_MESSAGES:
-            bar.start()
-        if seen % 200 == 0:
-            bar.update(task, completed=seen)
-
-    try:
-        yield tick
-    finally:
-        bar.stop()
-
-
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class AnalyzeResult:
     analysis: Analysis
     timezone: str
     stats: ReadStats
     corpus: Corpus
-
-    def warn(self, console: Console) -> None:
-        _warn_read(self.stats, console)
-
-
-def _warn_read(stats: ReadStats, console: Console) -> None:
-    for problem in stats.problems[:20]:
-        console.print(f"[yellow]skipped:[/] {lit(problem)}", highlight=False)
-    if stats.skipped > 20:
-        console.print(f"[yellow]… {stats.skipped - 20} more skipped[/]")
 
 
 def analyze_paths(
@@ -168,20 +124,18 @@ def analyze_paths(
     clients: Sequence[str],
     config: Path | None,
     now: str | None,
-    progress: bool = False,
-    console: Console | None = None,
+    on_message: Callable[[], None] | None = None,
 ) -> AnalyzeResult:
     settings = _settings(config, me, clients)
     at = parse_now(now, settings.timezone)
-    with _progress(progress, console) as tick:
-        corpus = load_corpus(list(paths), on_message=tick)  # type: ignore[arg-type]
+    corpus = load_corpus(list(paths), on_message=on_message)
     analysis, _ = compute(
         corpus.messages, settings.rules, now=at, subject_fallback=settings.subject_fallback
     )
     return AnalyzeResult(analysis, settings.timezone, corpus.stats, corpus)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class ThreadsResult:
     conversations: list[Conversation]
     messages: int
@@ -189,9 +143,6 @@ class ThreadsResult:
     stats: ReadStats
     corpus: Corpus
     me: frozenset[str]
-
-    def warn(self, console: Console) -> None:
-        _warn_read(self.stats, console)
 
 
 def thread_paths(paths: Sequence[Path], *, me: Sequence[str], config: Path | None) -> ThreadsResult:
@@ -205,22 +156,6 @@ def thread_paths(paths: Sequence[Path], *, me: Sequence[str], config: Path | Non
     return ThreadsResult(
         conversations, len(corpus.messages), corpus.stats.skipped, corpus.stats, corpus, rules.me
     )
-
-
-def print_threads(result: ThreadsResult, console: Console) -> None:
-    table = Table(title=f"{len(result.conversations)} conversations, {result.messages} messages")
-    for column in ("Thread", "Messages", "First", "Subject"):
-        table.add_column(column)
-    for conv in result.conversations:
-        first = result.corpus.messages[conv.message_ids[0]]
-        when = message_time(first, result.me)
-        table.add_row(
-            cell(conv.thread_id),
-            str(len(conv.message_ids)),
-            f"{when:%Y-%m-%d %H:%M}" if when else "undated",
-            cell(first.subject, 70),
-        )
-    console.print(table)
 
 
 def report(config: Path, *, now: str | None) -> tuple[Analysis, str, dict[str, Any]]:
@@ -247,69 +182,70 @@ def ack(config: Path, thread_id: str, *, now: str | None) -> list[str]:
         app.close()
 
 
-def sync_once(config: Path, *, console: Console, progress: bool, once: bool) -> int:
+@dataclass(frozen=True, slots=True)
+class SyncOutcome:
+    reports: list[SyncReport]
+    missing: list[SentAdvice]
+    exit_code: int
+
+
+def sync_once(
+    config: Path, *, once: bool, progress: Callable[[int], None] | None = None
+) -> SyncOutcome:
+    """One catch-up of every account; ``progress`` hears how many messages each batch read."""
     if not once:
         raise ConfigError("sync: pass --once (the long-running daemon is `responsewatch run`)")
     settings = load_settings(config)
     app = bootstrap(settings)
     try:
-        bar = Progress(
-            SpinnerColumn(),
-            TextColumn("{task.completed} messages"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-            disable=not progress,
-        )
-        with bar:
-            task = bar.add_task("sync", total=None)
-            reports = app.sync_once(progress=lambda n: bar.advance(task, n))
+        reports = app.sync_once(progress=progress) if progress else app.sync_once()
         missing = sent_missing(app.store, settings, reports)
     finally:
         app.close()
-    codes: set[int] = set()
-    for r in reports:
-        if r.error:
-            codes.add(r.exit_code or 3)
-            console.print(f"[red]{lit(r.account)}: failed[/] — {lit(r.error)}", highlight=False)
-        else:
-            console.print(
-                f"{lit(r.account)}: {r.fetched} read, {r.added} new, {r.skipped} skipped",
-                highlight=False,
-            )
+    codes: set[int] = {r.exit_code or 3 for r in reports if r.error}
     for miss in missing:
         log.warning("sent_folder_missing", account=miss.account, folders=list(miss.server))
-        console.print(
-            f"[bold red]warning[/] {lit(miss.account)}: {lit(miss.text())}", highlight=False
-        )
     # A full disk (4) first, then a configuration error (2, fixed in the file), then sources (3).
-    for code in (4, ConfigError.exit_code, 3):
-        if code in codes:
-            return code
-    return max(codes, default=0)
+    code = next((c for c in (4, ConfigError.exit_code, 3) if c in codes), max(codes, default=0))
+    return SyncOutcome(reports, missing, code)
 
 
-def check(config: Path, console: Console) -> int:
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    """``check``: the configuration's summary, then (verdict, account, text) per line."""
+
+    config: Path
+    accounts: int
+    clients: int
+    store: Path
+    lines: list[tuple[bool, str, str]]
+    exit_code: int
+
+
+def check(config: Path) -> CheckReport:
     settings = load_settings(config)
-    console.print(
-        f"[green]ok[/] configuration {lit(config)}: {len(settings.accounts)} account(s), "
-        f"{len(settings.rules.clients)} client(s), store {lit(settings.store_path)}"
-    )
+    lines: list[tuple[bool, str, str]] = []
     failures = 0
     config_failed = False
     for account in settings.accounts:
         try:
-            lines = _check_account(settings, account.name)
+            found = _check_account(settings, account.name)
         except RwError as exc:
             failures += 1
             config_failed = config_failed or isinstance(exc, ConfigError)
-            console.print(f"[red]fail[/] account {lit(account.name)}: {lit(exc)}", highlight=False)
+            lines.append((False, account.name, str(exc)))
             continue
-        for line in lines:
-            console.print(f"[green]ok[/] account {lit(account.name)}: {lit(line)}", highlight=False)
-    if config_failed:  # a wrong folder list is fixed in the file, like any configuration error
-        return ConfigError.exit_code
-    return 3 if failures else 0
+        lines += [(True, account.name, line) for line in found]
+    # A wrong folder list is fixed in the file, like any configuration error.
+    code = ConfigError.exit_code if config_failed else (3 if failures else 0)
+    return CheckReport(
+        config,
+        len(settings.accounts),
+        len(settings.rules.clients),
+        settings.store_path,
+        lines,
+        code,
+    )
 
 
 def _check_account(settings: Settings, name: str) -> list[str]:
@@ -384,7 +320,7 @@ SAMPLE_CONFIG = {
 }
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class DemoResult:
     analysis: Analysis
     timezone: str

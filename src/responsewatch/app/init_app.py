@@ -20,13 +20,10 @@ from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from rich.console import Console
-from rich.prompt import Confirm, Prompt
-from rich.table import Table
-
 from responsewatch.adapters.discovery import Discovery, Fetch, Found, Preset, Resolver, discover
 from responsewatch.adapters.imap import ImapMailSource
 from responsewatch.app.bootstrap import imap_account
+from responsewatch.app.commands import CheckReport
 from responsewatch.app.secrets import resolve_secret
 from responsewatch.config import AccountSettings, SecretRef, settings_from_mapping
 from responsewatch.core.onboarding import ClientProposal, client_name, propose_clients
@@ -34,7 +31,15 @@ from responsewatch.core.parsing import parse_message
 from responsewatch.errors import AuthFailed, ConfigError
 from responsewatch.ports import Cursor, FolderRef, ServerListing
 
-__all__ = ["Answers", "InitOptions", "RichAnswers", "YesAnswers", "oauth_login_command", "run_init"]
+__all__ = [
+    "Answers",
+    "InitOptions",
+    "Part",
+    "Screen",
+    "YesAnswers",
+    "oauth_login_command",
+    "run_init",
+]
 
 SCAN_DAYS = 90
 SCAN_MAX_MESSAGES = 5000  # the newest Sent messages read at most: bounds the scan's time
@@ -76,21 +81,20 @@ class Answers(Protocol):
     def confirm(self, question: str, default: bool = True) -> bool: ...
 
 
-class RichAnswers:
-    def __init__(self, console: Console) -> None:
-        self._console = console
+# A piece of a line: text, or (text, style) where style names a tone such as "green".
+Part = str | tuple[str, str]
 
-    def text(self, question: str, default: str | None = None) -> str:
-        if default is None:
-            return Prompt.ask(question, console=self._console).strip()
-        return Prompt.ask(question, console=self._console, default=default).strip()
 
-    def secret(self, question: str) -> str:
-        # getpass: nothing echoed, nothing in the shell history
-        return Prompt.ask(question, console=self._console, password=True)
+class Screen(Protocol):
+    """Where the wizard shows things (the CLI draws them: cli/screen.py)."""
 
-    def confirm(self, question: str, default: bool = True) -> bool:
-        return Confirm.ask(question, console=self._console, default=default)
+    def line(self, *parts: Part) -> None: ...
+
+    def rule(self, title: str) -> None: ...
+
+    def table(self, title: str, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None: ...
+
+    def check(self, report: CheckReport) -> None: ...
 
 
 class YesAnswers:
@@ -162,18 +166,16 @@ def _ask_email(opts: InitOptions, ask: Answers) -> str:
 
 
 def _settings(
-    opts: InitOptions, email: str, console: Console, ask: Answers, found: Discovery
+    opts: InitOptions, email: str, console: Screen, ask: Answers, found: Discovery
 ) -> tuple[AccountSettings, Preset | None]:
     for step in found.steps:
-        console.print(f"  [dim]·[/] {step}", highlight=False)
+        console.line("  ", ("·", "dim"), f" {step}")
     hit: Found | None = found.found
     preset = hit.preset if hit else None
     if hit is not None:
-        console.print(
-            f"[green]found[/] {hit.host}:{hit.port} ({hit.tls}) from {hit.source}", highlight=False
-        )
+        console.line(("found", "green"), f" {hit.host}:{hit.port} ({hit.tls}) from {hit.source}")
     elif opts.imap_host is None:
-        console.print("[yellow]nothing found[/] for this domain: give the IMAP server by hand.")
+        console.line(("nothing found", "yellow"), " for this domain: give the IMAP server by hand.")
     host = opts.imap_host or (hit.host if hit else ask.text("IMAP server host name"))
     tls = opts.tls or (hit.tls if hit and not opts.imap_host else "implicit")
     if not (opts.imap_host or hit):
@@ -208,13 +210,13 @@ def _secret_choice(
     opts: InitOptions,
     account: AccountSettings,
     preset: Preset | None,
-    console: Console,
+    console: Screen,
     ask: Answers,
 ) -> _Secret:
     if preset is not None and preset.secret_help:
-        console.print(f"[bold]{preset.name}:[/] {preset.secret_help}", highlight=False)
+        console.line((f"{preset.name}:", "bold"), f" {preset.secret_help}")
     if preset is not None and preset.ca_hint:
-        console.print(preset.ca_hint, highlight=False)
+        console.line(preset.ca_hint)
     given = [x for x in (opts.password_env, opts.password_command, opts.password_file) if x]
     if opts.oauth or opts.oauth_client_id:
         given.append("oauth")
@@ -235,13 +237,16 @@ def _secret_choice(
         return _Secret(SecretRef(file=str(path)))
     if opts.yes:
         YesAnswers().secret("")
-    console.print(
-        "Where should the password live? It is never written in the configuration file.\n"
-        "  [bold]file[/]    a file only you can read (0600), written by this wizard\n"
-        "  [bold]env[/]     an environment variable set by your service manager\n"
-        "  [bold]command[/] a command printing it, e.g. pass show mail/me or "
+    console.line("Where should the password live? It is never written in the configuration file.")
+    console.line(
+        "  ", ("file", "bold"), "    a file only you can read (0600), written by this wizard"
+    )
+    console.line("  ", ("env", "bold"), "     an environment variable set by your service manager")
+    console.line(
+        "  ",
+        ("command", "bold"),
+        " a command printing it, e.g. pass show mail/me or "
         "secret-tool lookup service responsewatch",
-        highlight=False,
     )
     kinds = "file | env | command" + (" | oauth" if preset and preset.oauth else "")
     default_kind = "oauth" if preset and preset.oauth == "microsoft" else "file"
@@ -253,7 +258,7 @@ def _secret_choice(
             name = ask.text("Environment variable name", "RESPONSEWATCH_PASSWORD")
             if _ENV_NAME.match(name):
                 return _Secret(SecretRef(env=name))
-            console.print(f"[red]{name!r} is not a variable name[/]", highlight=False)
+            console.line((f"{name!r} is not a variable name", "red"))
         elif kind == "command":
             return _Secret(SecretRef(command=ask.text("Command printing the password")))
         elif kind == "file":
@@ -262,7 +267,7 @@ def _secret_choice(
             typed = ask.secret(f"Password (or app password) for {account.username}")
             return _Secret(SecretRef(file=str(where)), typed=typed, file_path=where)
         else:
-            console.print("answer file, env or command")
+            console.line("answer file, env or command")
 
 
 def _oauth_secret(opts: InitOptions, provider: str | None, ask: Answers) -> _Secret:
@@ -284,7 +289,7 @@ def _oauth_secret(opts: InitOptions, provider: str | None, ask: Answers) -> _Sec
 def _login(
     account: AccountSettings,
     secret: _Secret,
-    console: Console,
+    console: Screen,
     ask: Answers,
     interactive: bool,
     connect: Callable[..., Any] | None,
@@ -308,12 +313,12 @@ def _login(
         except AuthFailed as exc:
             if not (interactive and secret.typed is not None) or attempt == LOGIN_ATTEMPTS:
                 raise
-            console.print(f"[red]login refused[/] ({exc.detail}); try again.", highlight=False)
+            console.line(("login refused", "red"), f" ({exc.detail}); try again.")
             secret = replace(secret, typed=ask.secret(f"Password for {account.username}"))
             continue
         finally:
             src.close()
-        console.print(f"[green]logged in[/] as {account.username}", highlight=False)
+        console.line(("logged in", "green"), f" as {account.username}")
         return folders, names, secret, source
     raise AssertionError("unreachable")
 
@@ -321,11 +326,11 @@ def _login(
 def _sign_in(
     account: str,
     oauth: Mapping[str, Any],
-    console: Console,
+    console: Screen,
     sign_in: Callable[[str, Mapping[str, Any], Callable[[str], None]], object] | None,
 ) -> None:
     def show(text: str) -> None:
-        console.print(text, highlight=False, soft_wrap=True)
+        console.line(text)
 
     if sign_in is not None:
         sign_in(account, oauth, show)
@@ -342,12 +347,10 @@ def _constant(value: str) -> Callable[[], str]:
 
 
 def _print_folders(
-    folders: Sequence[FolderRef], console: Console, all_folders: Sequence[str] = ()
+    folders: Sequence[FolderRef], console: Screen, all_folders: Sequence[str] = ()
 ) -> FolderRef:
-    table = Table("folder", "role", title="Folders responsewatch will read")
-    for f in folders:
-        table.add_row(f.name, f.role or "-")
-    console.print(table)
+    rows = [(f.name, f.role or "-") for f in folders]
+    console.table("Folders responsewatch will read", ("folder", "role"), rows)
     sent = next((f for f in folders if f.role == "sent"), None)
     if sent is not None:
         return sent
@@ -381,18 +384,16 @@ def _scan_sent(
 
 
 def _choose_clients(
-    proposals: Sequence[ClientProposal], opts: InitOptions, console: Console, ask: Answers
+    proposals: Sequence[ClientProposal], opts: InitOptions, console: Screen, ask: Answers
 ) -> list[_Client]:
     if not proposals:
-        console.print(
+        console.line(
             f"No correspondents in the last {SCAN_DAYS} days of Sent mail: without "
             "[[clients]] every correspondent is reported by domain."
         )
         return []
-    table = Table("#", "correspondent", "messages", title=f"Sent, last {SCAN_DAYS} days")
-    for i, p in enumerate(proposals, 1):
-        table.add_row(str(i), p.key, str(p.messages))
-    console.print(table)
+    rows = [(str(i), p.key, str(p.messages)) for i, p in enumerate(proposals, 1)]
+    console.table(f"Sent, last {SCAN_DAYS} days", ("#", "correspondent", "messages"), rows)
     top = min(opts.clients_from_sent, len(proposals))
     default = ",".join(str(i) for i in range(1, top + 1)) or "none"
     while True:
@@ -401,7 +402,7 @@ def _choose_clients(
             indexes = _indexes(picked, len(proposals))
             break
         except ValueError:
-            console.print(f"[red]{picked!r}[/]: give numbers from 1 to {len(proposals)}")
+            console.line((repr(picked), "red"), f": give numbers from 1 to {len(proposals)}")
     chosen: list[_Client] = []
     names: set[str] = set()
     for i in indexes:
@@ -566,21 +567,21 @@ def write_private(path: Path, text: str) -> None:
 
 
 @contextlib.contextmanager
-def _step(console: Console, title: str) -> Iterator[None]:
-    console.rule(f"[bold]{title}", align="left")
+def _step(console: Screen, title: str) -> Iterator[None]:
+    console.rule(title)
     yield
 
 
 def run_init(
     opts: InitOptions,
-    console: Console,
+    console: Screen,
     ask: Answers,
     *,
     resolver: Resolver | None = None,
     fetch: Fetch | None = None,
     connect: Callable[..., Any] | None = None,
     now: datetime | None = None,
-    check: Callable[[Path, Console], int] | None = None,
+    check: Callable[[Path], CheckReport] | None = None,
     sign_in: Callable[[str, Mapping[str, Any], Callable[[str], None]], object] | None = None,
 ) -> int:
     """The whole wizard; returns the exit code of the final ``check``."""
@@ -595,7 +596,7 @@ def run_init(
         if opts.imap_host:
             found = Discovery(steps=["--imap-host given: discovery skipped"])
         else:
-            console.print(f"Looking up the settings for {email.rpartition('@')[2]} ...")
+            console.line(f"Looking up the settings for {email.rpartition('@')[2]} ...")
             found = discover(email, resolver=resolver, fetch=fetch)
         account, preset = _settings(opts, email, console, ask, found)
     with _step(console, "2. Secret"):
@@ -634,30 +635,31 @@ def run_init(
     with _step(console, "5. Write and check"):
         if secret.typed is not None and secret.file_path is not None:
             write_private(secret.file_path, secret.typed + "\n")
-            console.print(f"[green]wrote[/] the password to {secret.file_path} (0600)")
+            console.line(("wrote", "green"), f" the password to {secret.file_path} (0600)")
         write_private(config, text)
-        console.print(f"[green]wrote[/] {config} (0600)", highlight=False)
+        console.line(("wrote", "green"), f" {config} (0600)")
         if check is None:
             from responsewatch.app.commands import check as check_command
 
             check = check_command
-        code = check(config, console)
-    console.print(
-        "\nNext:\n"
-        f"  responsewatch sync --config {config} --once     # first backfill\n"
-        f"  responsewatch report --config {config}\n"
-        f"  responsewatch run --config {config}             # the daemon\n"
+        checked = check(config)
+        console.check(checked)
+    console.line("")
+    console.line("Next:")
+    console.line(f"  responsewatch sync --config {config} --once     # first backfill")
+    console.line(f"  responsewatch report --config {config}")
+    console.line(f"  responsewatch run --config {config}             # the daemon")
+    console.line(
         "  as a service: deploy/systemd/responsewatch.service (systemd) or "
-        "docker compose -f deploy/compose.yaml up -d (see the README, Deployment)",
-        highlight=False,
+        "docker compose -f deploy/compose.yaml up -d (see the README, Deployment)"
     )
-    return code
+    return checked.exit_code
 
 
 def oauth_login_command(
     config: Path,
     account_name: str,
-    console: Console,
+    console: Screen,
     *,
     open_browser: Callable[[str], object] | None = None,
 ) -> list[str]:
@@ -679,8 +681,8 @@ def oauth_login_command(
 
     def show(text: str) -> None:
         if text.startswith("http"):
-            console.print("Open this address in a browser and sign in:", highlight=False)
-        console.print(text, highlight=False, soft_wrap=True)
+            console.line("Open this address in a browser and sign in:")
+        console.line(text)
 
     cache = oauth_login(account_name, oauth, show, open_browser=open_browser)
     return [

@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
-from rich.table import Table
 
 from responsewatch.adapters.store import SqliteStore
-from responsewatch.app.terminal import cell, lit
 from responsewatch.config import load_settings
 from responsewatch.core.absence import client_absences, my_leave_spans
 from responsewatch.core.leave import Leave, LeaveSpan
 from responsewatch.core.models import Message
 
-__all__ = ["LeaveReport", "leave_json", "leave_report", "print_leave"]
+__all__ = ["LeaveReport", "leave_report"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,43 +44,3 @@ def leave_report(config: Path) -> LeaveReport:
         absences=client_absences(messages, rules),
         timezone=settings.timezone,
     )
-
-
-def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat()
-
-
-def leave_json(report: LeaveReport) -> dict[str, Any]:
-    return {
-        "periods": [
-            {"from": _iso(s.start), "to": _iso(s.end), "label": s.label, "source": s.source}
-            for s in report.periods
-        ],
-        "merged": [{"from": _iso(a), "to": _iso(b)} for a, b in report.merged.periods()],
-        "client_absences": [
-            {"client": client, "from": _iso(a), "to": _iso(b)}
-            for client, leave in sorted(report.absences.items())
-            for a, b in leave.periods()
-        ],
-    }
-
-
-def print_leave(report: LeaveReport, console: Console) -> None:
-    from zoneinfo import ZoneInfo
-
-    tz = ZoneInfo(report.timezone)
-
-    def local(t: datetime) -> str:
-        return f"{t.astimezone(tz):%Y-%m-%d %H:%M}"
-
-    table = Table(title=f"Leave periods ({report.timezone}; 'to' is exclusive)")
-    for column in ("From", "To", "Label", "Source"):
-        table.add_column(column)
-    for s in report.periods:
-        table.add_row(local(s.start), local(s.end), cell(s.label), cell(s.source))
-    console.print(table)
-    if not report.periods:
-        console.print("no leave configured")
-    for client, leave in sorted(report.absences.items()):
-        for a, b in leave.periods():
-            console.print(f"{lit(client)}: away {local(a)} -> {local(b)}", highlight=False)

@@ -12,14 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from datetime import time as dtime
 from pathlib import Path
 
 import structlog
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from responsewatch.adapters.store import SqliteStore
 from responsewatch.app.bootstrap import SystemClock
@@ -28,11 +27,21 @@ from responsewatch.config import Settings, load_settings
 from responsewatch.core.models import Message
 from responsewatch.ports import Store
 
-__all__ = ["FINGERPRINT_KEY", "RebuildReport", "fingerprint", "rebuild", "record_fingerprint"]
+__all__ = [
+    "FINGERPRINT_KEY",
+    "Progress",
+    "RebuildReport",
+    "fingerprint",
+    "rebuild",
+    "record_fingerprint",
+]
 
 FINGERPRINT_KEY = "rules_fingerprint"
 
 log = structlog.get_logger("responsewatch.rebuild")
+
+# (phase, done, total): "reading facts" every 5,000 messages, then "threading and turns".
+Progress = Callable[[str, int, int], None]
 
 
 def _plain(value: object) -> object:
@@ -68,9 +77,7 @@ class RebuildReport:
     rules_changed: bool
 
 
-def rebuild(
-    config: Path, *, console: Console | None = None, progress: bool = False
-) -> RebuildReport:
+def rebuild(config: Path, *, progress: Progress | None = None) -> RebuildReport:
     """Recompute everything from the stored facts under the current rules."""
     settings = load_settings(config)
     started = time.monotonic()
@@ -78,39 +85,22 @@ def rebuild(
     try:
         total = store.message_count()
         messages: dict[str, Message] = {}
-        bar = (
-            Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=console,
-                transient=True,
-            )
-            if progress and console is not None
-            else None
+        if progress is not None:
+            progress("reading facts", 0, total)
+        with no_gc():
+            for i, msg in enumerate(store.messages(), 1):
+                messages[msg.message_id] = msg
+                if progress is not None and i % 5000 == 0:
+                    progress("reading facts", i, total)
+        if progress is not None:
+            progress("threading and turns", total, total)
+        analysis, conversations = compute(
+            messages,
+            settings.rules,
+            now=SystemClock().now(),
+            acks=store.acks(),
+            subject_fallback=settings.subject_fallback,
         )
-        if bar is not None:
-            bar.start()
-        try:
-            task = bar.add_task("reading facts", total=total) if bar is not None else None
-            with no_gc():
-                for i, msg in enumerate(store.messages(), 1):
-                    messages[msg.message_id] = msg
-                    if bar is not None and task is not None and i % 5000 == 0:
-                        bar.update(task, completed=i)
-            if bar is not None and task is not None:
-                bar.update(task, completed=total, description="threading and turns")
-            analysis, conversations = compute(
-                messages,
-                settings.rules,
-                now=SystemClock().now(),
-                acks=store.acks(),
-                subject_fallback=settings.subject_fallback,
-            )
-        finally:
-            if bar is not None:
-                bar.stop()
         changed = record_fingerprint(store, settings)
     finally:
         store.close()

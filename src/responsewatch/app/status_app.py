@@ -24,10 +24,12 @@ from zoneinfo import ZoneInfo
 import jinja2
 import structlog
 
+from responsewatch.adapters.strings import CATALOG
 from responsewatch.app.archive_app import agreements_since, open_archive, reject
 from responsewatch.app.bootstrap import bootstrap
 from responsewatch.app.report import analysis_json
 from responsewatch.config import Settings
+from responsewatch.core import durations
 from responsewatch.core.insights import Insights, insights_json
 from responsewatch.core.models import Analysis, TurnState
 from responsewatch.core.status import (
@@ -86,9 +88,7 @@ LATEST_AGREEMENTS = 10
 MAX_ROWS = 100
 SPARK_W, SPARK_H = 120.0, 28.0
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_STRINGS: Mapping[str, Mapping[str, str]] = json.loads(
-    resources.files("responsewatch").joinpath("templates/strings.json").read_text("utf-8")
-)
+_STRINGS: Mapping[str, Mapping[str, str]] = CATALOG
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("responsewatch", "templates"),
     autoescape=True,  # every subject, name and id on the page comes from mail
@@ -293,17 +293,7 @@ class StatusState:
 
 
 def _duration(seconds: float, t: Mapping[str, str]) -> str:
-    total = max(0, int(seconds))
-    days, rest = divmod(total, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes = rest // 60
-    if days and not hours:
-        return f"{days} {t['web_day']}"
-    if days:
-        return f"{days} {t['web_day']} {hours} h"
-    if hours:
-        return f"{hours} h {minutes:02d}"
-    return f"{minutes} min"
+    return durations.clock(seconds, t["web_day"], zero_hours=False)
 
 
 def _maybe(seconds: float | None, t: Mapping[str, str]) -> str:

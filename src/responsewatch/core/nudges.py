@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from responsewatch.core import durations
 from responsewatch.core.business_time import BusinessClock
 from responsewatch.core.leave import NO_LEAVE, Leave
 from responsewatch.core.models import Analysis, Awaiting
@@ -450,16 +451,7 @@ def _clean(text: str, limit: int = 120) -> str:
 
 
 def _duration(seconds: float, language: str) -> str:
-    total = max(0, int(seconds))
-    days, rest = divmod(total, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes = rest // 60
-    day = "j" if language == "fr" else "d"
-    if days:
-        return f"{days} {day} {hours} h"
-    if hours:
-        return f"{hours} h {minutes:02d}"
-    return f"{minutes} min"
+    return durations.clock(seconds, "j" if language == "fr" else "d")
 
 
 def _when(at: datetime, language: str, zone: ZoneInfo) -> str:

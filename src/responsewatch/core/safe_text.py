@@ -30,11 +30,24 @@ def _visible(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
-def plain(value: object, limit: int | None = None) -> str:
+# One-line mode (web pages, the PDF report) also drops the zero-width and invisible
+# characters a subject can hide text with; a lone surrogate (undecodable bytes) cannot be
+# encoded into a page at all.
+_INVISIBLE = "\u200b-\u200d\u2060-\u2064\ufeff\ufff9-\ufffb"
+_INVISIBLE_RE = re.compile("[" + "".join(sorted(BIDI_CONTROLS)) + _INVISIBLE + "]")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def plain(value: object, limit: int | None = None, *, one_line: bool = False) -> str:
     """``value`` as one line of inert text: bidi controls removed, other control
     characters shown as ``\\xNN`` escapes, and at most ``limit`` characters (the last one
-    an ellipsis when cut)."""
+    an ellipsis when cut). ``one_line``: every run of whitespace (line breaks included)
+    becomes one space, ends stripped, invisible characters removed. Idempotent."""
     text = value if isinstance(value, str) else str(value)
+    if one_line:
+        # Removal before folding: "a \u202e b" must become "a b" in one pass, not two.
+        text = _SURROGATE_RE.sub("\ufffd", _INVISIBLE_RE.sub("", text))
+        text = " ".join(text.split())
     cut = False
     if limit is not None and len(text) > limit * 4 + 16:
         # Cut before the regexes run, so a huge value costs no more than a long one.

@@ -7,7 +7,6 @@ to them in the browser and the count stays right across refreshes.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from responsewatch.core.insights import Insights, OwedReply
 from responsewatch.core.models import Analysis, Awaiting, TurnState
 from responsewatch.core.nudges import business_instant
 from responsewatch.core.rules import Rules
+from responsewatch.core.safe_text import plain
 from responsewatch.core.stats import median, percentile
 
 __all__ = [
@@ -35,18 +35,12 @@ WINDOW = timedelta(days=28)
 SPARK_WEEKS = 12
 # On leave last: its clock is paused until I am back (every awaiting turn is on leave then).
 _STATE_RANK = {TurnState.OVERDUE: 0, TurnState.DUE_SOON: 1, TurnState.OK: 2, TurnState.ON_LEAVE: 3}
-# C0/C1 controls, line/paragraph separators, bidi embeddings/overrides/isolates, zero-width
-# and BOM: a subject can otherwise reorder or hide what the page shows around it.
-_UNSAFE = re.compile(
-    r"[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]+"
-)
 
 
 def clean_text(text: str, limit: int = 200) -> str:
-    """Attacker-controlled header text made safe to show on one line (HTML escaping is the
-    template's job): unsafe characters become spaces, runs of space one, long text is cut."""
-    flat = " ".join(_UNSAFE.sub(" ", text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    """Attacker-controlled header text as one line of the status page (HTML escaping is the
+    template's job): the project's one sanitiser, in its one-line mode."""
+    return plain(text, limit, one_line=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,7 @@
-"""Command line: argument parsing plus one library call per command. No logic here."""
+"""The typer app: argument parsing, one library call per command, then its rendering."""
 
 from __future__ import annotations
 
-import json
-import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,14 +14,10 @@ from rich.console import Console
 
 from responsewatch import __version__
 from responsewatch.app import commands
-from responsewatch.app.report import (
-    analysis_csv,
-    analysis_json,
-    print_analysis,
-    print_insights,
-    threads_json,
-)
-from responsewatch.app.terminal import cell, lit
+from responsewatch.app.report import analysis_json, threads_json
+from responsewatch.cli import lines, progress
+from responsewatch.cli.output import analysis_csv, emit_json
+from responsewatch.cli.terminal import cell, lit
 from responsewatch.errors import RwError
 from responsewatch.logs import configure_logging
 
@@ -63,23 +57,6 @@ def cli_errors() -> Iterator[None]:
         raise typer.Exit(exc.exit_code) from None
 
 
-def _emit_json(doc: Any) -> None:
-    # Chunks are streamed: a large report is never held twice as one string. JSON escapes
-    # C0 controls itself; C1 controls and bidi overrides from mail are escaped too (the
-    # value a parser reads is unchanged), so a document shown on a terminal is inert.
-    write = sys.stdout.write
-    for chunk in json.JSONEncoder(ensure_ascii=False, indent=2).iterencode(doc):
-        write(_JSON_UNSAFE.sub(_json_escape, chunk) if _JSON_UNSAFE.search(chunk) else chunk)
-    write("\n")
-
-
-_JSON_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
-
-
-def _json_escape(match: re.Match[str]) -> str:
-    return f"\\u{ord(match.group()):04x}"
-
-
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="TOML configuration file.")]
 OptConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="TOML configuration file.")
@@ -93,11 +70,11 @@ MeOpt = Annotated[list[str], typer.Option("--me", help="One of my addresses (rep
 
 def _show(analysis: Any, fmt: Format, timezone: str) -> None:
     if fmt is Format.json:
-        _emit_json(analysis_json(analysis))
+        emit_json(analysis_json(analysis))
     elif fmt is Format.csv:
         sys.stdout.write(analysis_csv(analysis))
     else:
-        print_analysis(analysis, out, timezone=timezone)
+        lines.print_analysis(analysis, out, timezone=timezone)
 
 
 @app.command()
@@ -113,17 +90,12 @@ def analyze(
 ) -> None:
     """Analyse mailbox files: awaiting replies, reply latency, per-client statistics."""
     with cli_errors():
-        result = commands.analyze_paths(
-            paths,
-            me=me,
-            clients=client,
-            config=config,
-            now=now,
-            progress=fmt is Format.table and err.is_terminal,
-            console=err,
-        )
+        with progress.reading(fmt is Format.table and err.is_terminal, err) as tick:
+            result = commands.analyze_paths(
+                paths, me=me, clients=client, config=config, now=now, on_message=tick
+            )
         _show(result.analysis, fmt, result.timezone)
-        result.warn(err)
+        lines.warn_read(result.stats, err)
 
 
 @app.command()
@@ -138,10 +110,10 @@ def threads(
         result = commands.thread_paths(paths, me=me, config=config)
         doc = threads_json(result.conversations, result.messages, result.skipped)
         if fmt is ThreadsFormat.json:
-            _emit_json(doc)
+            emit_json(doc)
         else:
-            commands.print_threads(result, out)
-        result.warn(err)
+            lines.print_threads(result, out)
+        lines.warn_read(result.stats, err)
 
 
 @app.command()
@@ -155,11 +127,11 @@ def report(
         analysis, timezone, insights = commands.report(config, now=now)
         if fmt is Format.json:
             # The analyze document plus one key: insights (documented in the README).
-            _emit_json({**analysis_json(analysis), "insights": insights})
+            emit_json({**analysis_json(analysis), "insights": insights})
         else:
             _show(analysis, fmt, timezone)
             if fmt is Format.table:
-                print_insights(insights, out)
+                lines.print_insights(insights, out)
 
 
 @app.command()
@@ -176,7 +148,7 @@ def demo(
             out.print(result.intro, highlight=False)
         _show(result.analysis, fmt, result.timezone)
         if fmt is Format.table:
-            print_insights(result.insights, out)
+            lines.print_insights(result.insights, out)
             out.print(result.outro, highlight=False)
 
 
@@ -200,8 +172,10 @@ def sync(
     """Fetch new mail from every account into the store (`--once`: catch up and exit)."""
     with cli_errors():
         configure_logging()
-        code = commands.sync_once(config, console=err, progress=err.is_terminal, once=once)
-        raise typer.Exit(code)
+        with progress.syncing(err.is_terminal, err) as advance:
+            outcome = commands.sync_once(config, once=once, progress=advance)
+        lines.print_sync(outcome, err)
+        raise typer.Exit(outcome.exit_code)
 
 
 @app.command()
@@ -211,7 +185,8 @@ def rebuild(config: ConfigOpt) -> None:
         from responsewatch.app.rebuild import rebuild as run_rebuild
 
         configure_logging()
-        done = run_rebuild(config, console=err, progress=err.is_terminal)
+        with progress.rebuilding(err.is_terminal, err) as update:
+            done = run_rebuild(config, progress=update)
         out.print(
             f"rebuilt {done.messages} messages, {done.conversations} conversations, "
             f"{done.awaiting} awaiting a reply, in {done.seconds:.1f} s"
@@ -223,8 +198,9 @@ def rebuild(config: ConfigOpt) -> None:
 def check(config: ConfigOpt) -> None:
     """Validate the configuration and test each account's connection."""
     with cli_errors():
-        code = commands.check(config, out)
-        raise typer.Exit(code)
+        report = commands.check(config)
+        lines.print_check(report, out)
+        raise typer.Exit(report.exit_code)
 
 
 @app.command()
@@ -297,11 +273,9 @@ def archive_list(
 
         entries = run_list(config, include_rejected=include_rejected)
         if fmt is ThreadsFormat.json:
-            _emit_json(entries)
+            emit_json(entries)
         else:
-            from responsewatch.app.archive_app import print_entries
-
-            print_entries(entries, out)
+            lines.print_entries(entries, out)
 
 
 @archive_app.command("verify")
@@ -347,13 +321,14 @@ def leave(
 ) -> None:
     """List the leave periods in force (config, ICS, auto-replies) and where each came from."""
     with cli_errors():
-        from responsewatch.app.leave_app import leave_json, leave_report, print_leave
+        from responsewatch.app.leave_app import leave_report
+        from responsewatch.cli.output import leave_json
 
         found = leave_report(config)
         if fmt is ThreadsFormat.json:
-            _emit_json(leave_json(found))
+            emit_json(leave_json(found))
         else:
-            print_leave(found, out)
+            lines.print_leave(found, out)
 
 
 @archive_app.command("reject")
@@ -410,7 +385,8 @@ def init(
 ) -> None:
     """Discover your account, log in, propose clients from Sent mail, write a checked config."""
     with cli_errors():
-        from responsewatch.app.init_app import InitOptions, RichAnswers, YesAnswers, run_init
+        from responsewatch.app.init_app import InitOptions, YesAnswers, run_init
+        from responsewatch.cli.screen import RichAnswers, RichScreen
 
         opts = InitOptions(
             config=config,
@@ -433,7 +409,7 @@ def init(
         )
         console = Console(soft_wrap=True, highlight=False)
         answers = YesAnswers() if yes else RichAnswers(console)
-        raise typer.Exit(run_init(opts, console, answers))
+        raise typer.Exit(run_init(opts, RichScreen(console), answers))
 
 
 oauth_app = typer.Typer(help="OAuth sign-in for IMAP (Microsoft 365, Gmail).", no_args_is_help=True)
@@ -453,9 +429,11 @@ def oauth_login(
         import webbrowser
 
         from responsewatch.app.init_app import oauth_login_command
+        from responsewatch.cli.screen import RichScreen
 
         opener = None if no_browser else webbrowser.open
-        for line in oauth_login_command(config, account, out, open_browser=opener):
+        shown = RichScreen(out)
+        for line in oauth_login_command(config, account, shown, open_browser=opener):
             out.print(line, highlight=False)
 
 
