@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from rich.console import Console
 
 from responsewatch import __version__
 from responsewatch.app import commands
+from responsewatch.app.json_out import iterencode
 from responsewatch.app.report import (
     analysis_csv,
     analysis_json,
@@ -68,7 +68,7 @@ def _emit_json(doc: Any) -> None:
     # C0 controls itself; C1 controls and bidi overrides from mail are escaped too (the
     # value a parser reads is unchanged), so a document shown on a terminal is inert.
     write = sys.stdout.write
-    for chunk in json.JSONEncoder(ensure_ascii=False, indent=2).iterencode(doc):
+    for chunk in iterencode(doc):  # JSONEncoder(ensure_ascii=False, indent=2)'s text
         write(_JSON_UNSAFE.sub(_json_escape, chunk) if _JSON_UNSAFE.search(chunk) else chunk)
     write("\n")
 
