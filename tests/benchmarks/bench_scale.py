@@ -87,6 +87,7 @@ def measure(tmp: Path, store: Path, name: str, seconds: float) -> dict[str, floa
     config.write_text(
         f'[me]\naddresses = ["{ME}"]\n[store]\npath = "{store}"\n{clients}'
         f'[metrics]\nlisten = "127.0.0.1:{port}"\n'
+        f'[web]\nlisten = "127.0.0.1:{free_port()}"\n'  # the status page is on by default
         f'[[accounts]]\nname = "files"\ntype = "maildir"\npath = "{maildir}"\n'
     )
     log = tmp / f"{name}.log"
