@@ -26,9 +26,11 @@ scalars = (
 keys = st.text() | st.integers() | st.floats() | st.booleans() | st.none()
 documents = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=5)
-    | st.lists(inner, max_size=3).map(tuple)
-    | st.dictionaries(keys, inner, max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=5)
+        | st.lists(inner, max_size=3).map(tuple)
+        | st.dictionaries(keys, inner, max_size=5)
+    ),
     max_leaves=40,
 )
 
