@@ -67,14 +67,15 @@ def _fmt_id(n: int, domain: str) -> str:
 
 
 class _Builder:
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, id_prefix: str = "gen") -> None:
         self.rng = random.Random(seed)
         self.counter = 0
+        self.id_prefix = id_prefix
         self.out: list[GenMessage] = []
 
     def next_id(self, domain: str) -> str:
         self.counter += 1
-        return f"<gen{self.counter:07d}.{self.rng.randrange(10**6):06d}@{domain}>"
+        return f"<{self.id_prefix}{self.counter:07d}.{self.rng.randrange(10**6):06d}@{domain}>"
 
     def emit(
         self,
@@ -142,9 +143,17 @@ def generate(
     start: datetime = datetime(2026, 9, 1, tzinfo=UTC),
     span_days: int = 80,
     noise: bool = True,
+    id_prefix: str = "gen",
+    first_index: int = 0,
+    bare_reply_rate: float = 0.0,
 ) -> list[GenMessage]:
-    """About 4.5 messages per conversation plus noise (newsletters, notifications...)."""
-    b = _Builder(seed)
+    """About 4.5 messages per conversation plus noise (newsletters, notifications...).
+
+    Several calls make one bigger mailbox when each has its own ``id_prefix`` and
+    ``first_index`` (subjects are numbered from it). ``bare_reply_rate``: the share of my
+    replies sent without In-Reply-To/References (a phone or webmail client), which only
+    the subject fallback threads; 0 leaves the output exactly as before."""
+    b = _Builder(seed, id_prefix)
     rng = b.rng
     domains = list(CLIENTS)
     for index in range(conversations):
@@ -153,7 +162,8 @@ def generate(
         contact = rng.choice(people)
         day = start + timedelta(days=rng.randrange(span_days))
         t = _business_moment(rng, day)
-        base = rng.choice(SUBJECTS) + (f" #{index}" if conversations > len(SUBJECTS) else "")
+        number = first_index + index
+        base = rng.choice(SUBJECTS) + (f" #{number}" if conversations > len(SUBJECTS) else "")
         refs: list[str] = []
         rounds = rng.choice([1, 1, 2, 2, 3])
         for round_no in range(rounds):
@@ -189,6 +199,7 @@ def generate(
             )
             t += delay
             mid = b.next_id("martin-conseil.fr")
+            bare = bare_reply_rate > 0 and rng.random() < bare_reply_rate
             b.emit(
                 folder="Sent",
                 sender=ME,
@@ -197,7 +208,7 @@ def generate(
                 when=t,
                 body="Bonjour,\n\nVoici ma réponse.\n\nClaire\n",
                 msgid=mid,
-                refs=list(refs),
+                refs=[] if bare else list(refs),
             )
             refs.append(mid)
             t += timedelta(hours=rng.randint(1, 50))
@@ -409,9 +420,10 @@ def write_mbox(messages: Iterable[GenMessage], path: Path) -> None:
         box.close()
 
 
-def write_maildir(messages: Iterable[GenMessage], root: Path) -> int:
-    """INBOX in ``root``, Sent in ``root/.Sent`` (Maildir++). File mtimes = internaldate."""
-    count = 0
+def write_maildir(messages: Iterable[GenMessage], root: Path, *, first: int = 0) -> int:
+    """INBOX in ``root``, Sent in ``root/.Sent`` (Maildir++). File mtimes = internaldate.
+    File names are numbered from ``first + 1`` (so several calls fill one Maildir)."""
+    count = first
     for sub in ("", ".Sent"):
         for leaf in ("cur", "new", "tmp"):
             (root / sub / leaf).mkdir(parents=True, exist_ok=True)
@@ -422,4 +434,4 @@ def write_maildir(messages: Iterable[GenMessage], root: Path) -> int:
         name.write_bytes(msg.data)
         stamp = msg.internaldate.timestamp()
         os.utime(name, (stamp, stamp))
-    return count
+    return count - first

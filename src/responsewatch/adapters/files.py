@@ -58,8 +58,13 @@ def iter_paths(root: Path, skip_dir: Callable[[Path], bool] | None = None) -> It
     other files are the server's indexes); Maildir++ folders (``.Sent``) are Maildirs.
     ``skip_dir(path)`` true: a Maildir's ``cur/`` or ``new/`` is not listed.
     """
+    return map(Path, _iter_names(root, skip_dir))
+
+
+def _iter_names(root: Path, skip_dir: Callable[[Path], bool] | None = None) -> Iterator[str]:
+    """``iter_paths`` as ``str(path)``: a Path object per file is ~5 us of 100,000 files."""
     if not root.is_dir():
-        yield root
+        yield str(root)
         return
     stack = [root]
     while stack:
@@ -78,7 +83,7 @@ def iter_paths(root: Path, skip_dir: Callable[[Path], bool] | None = None) -> It
                     continue
                 for entry in files:
                     if not entry.name.startswith(".") and entry.is_file():
-                        yield Path(entry.path)
+                        yield entry.path
             subdirs = [
                 Path(e.path)
                 for e in entries
@@ -91,7 +96,7 @@ def iter_paths(root: Path, skip_dir: Callable[[Path], bool] | None = None) -> It
             if entry.is_dir(follow_symlinks=False):
                 subdirs.append(Path(entry.path))
             elif not entry.name.startswith("."):
-                yield Path(entry.path)
+                yield entry.path
         stack.extend(reversed(subdirs))
 
 
@@ -192,14 +197,29 @@ def _unescape(lines: list[bytes]) -> bytes:
 _SLURP_LIMIT = 8 * 1024 * 1024
 
 
-def _read_file(path: Path, stats: ReadStats) -> Iterator[FileMessage]:
+def _slurp(path: Path | str) -> tuple[int, bytes]:
+    """The size and, for a file of at most _SLURP_LIMIT bytes, the whole content (else its
+    first two bytes). One read for the common case, a small one-message file; big or
+    compressed files are streamed by the caller. Plain os calls: a buffered file object
+    costs more than the read itself for a 2 KB message."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        size = os.fstat(fd).st_size
+        if size > _SLURP_LIMIT:
+            return size, os.read(fd, 2)
+        # To the end, as read() does, should the file have grown since fstat.
+        parts: list[bytes] = []
+        while chunk := os.read(fd, size + 1 if not parts else _CHUNK_BYTES):
+            parts.append(chunk)
+        return size, parts[0] if len(parts) == 1 else b"".join(parts)
+    finally:
+        os.close(fd)
+
+
+def _read_file(path: Path | str, stats: ReadStats) -> Iterator[FileMessage]:
     origin = str(path)
     try:
-        with open(path, "rb") as handle:
-            # One read for the common case (a small one-message file); big or compressed
-            # files are streamed below. (read(N) would allocate N bytes up front.)
-            size = os.fstat(handle.fileno()).st_size
-            data = handle.read() if size <= _SLURP_LIMIT else handle.read(2)
+        size, data = _slurp(path)
     except OSError as exc:
         stats.skip(origin, f"cannot be read ({exc.__class__.__name__}: {exc.strerror or exc})")
         return
@@ -257,7 +277,7 @@ def read_messages(
     if missing:
         raise ConfigError([f"PATH {p}: no such file or directory" for p in missing])
     for root in paths:
-        for path in iter_paths(root):
+        for name in _iter_names(root):
             if on_file is not None:
-                on_file(path)
-            yield from _read_file(path, stats)
+                on_file(Path(name))
+            yield from _read_file(name, stats)

@@ -29,8 +29,6 @@ import structlog
 from babel.dates import format_date, format_skeleton, format_time
 from babel.numbers import format_decimal
 from babel.units import format_unit
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from responsewatch.adapters.strings import CATALOG
 from responsewatch.core import durations
@@ -323,6 +321,11 @@ def chart_png(d: Digest, language: str) -> bytes:
     t = CATALOG[language]
     lines = [c for c in d.clients if c.median_s is not None][:MAX_ROWS]
     limit_h = d.reply_within_s / 3600
+    # Imported here: matplotlib and numpy are ~45 MB of the daemon's resident memory, and
+    # the chart is drawn once a day at most.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(6.4, 1.2 + 0.45 * max(len(lines), 1)), dpi=100)
     FigureCanvasAgg(fig)  # attaches itself: no pyplot, no global state, thread-safe
     ax = fig.add_subplot()

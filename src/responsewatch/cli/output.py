@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from responsewatch.app.json_out import iterencode
 from responsewatch.app.leave_app import LeaveReport
 from responsewatch.app.report import analysis_json
 from responsewatch.core.models import Analysis
@@ -29,7 +29,7 @@ def emit_json(doc: Any) -> None:
     # C0 controls itself; C1 controls and bidi overrides from mail are escaped too (the
     # value a parser reads is unchanged), so a document shown on a terminal is inert.
     write = sys.stdout.write
-    for chunk in json.JSONEncoder(ensure_ascii=False, indent=2).iterencode(doc):
+    for chunk in iterencode(doc):  # JSONEncoder(ensure_ascii=False, indent=2)'s text
         write(_JSON_UNSAFE.sub(_json_escape, chunk) if _JSON_UNSAFE.search(chunk) else chunk)
     write("\n")
 
