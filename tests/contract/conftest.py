@@ -161,7 +161,7 @@ class GraphWorld:
         client = httpx.Client(transport=self.graph.transport())
         self._clients.append(client)
         account = GraphAccount(name=ACCOUNT, page_size=batch_size)
-        return GraphMailSource(account, client=client, tokens=_Tokens(), sleep=lambda s: None)
+        return GraphMailSource(account, client=client, tokens=_Tokens())
 
     def close(self) -> None:
         for client in self._clients:

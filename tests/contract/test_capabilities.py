@@ -55,7 +55,6 @@ def _sources() -> dict[str, MailSource]:
         GraphAccount(name="a"),
         client=httpx.Client(transport=FakeGraph().transport()),
         tokens=_Tokens(),
-        sleep=lambda s: None,
     )
     ews = ExchangeMailSource(EwsAccount(name="a", email="a@x", username="u", secret=lambda: "p"))
     return {
