@@ -13,13 +13,13 @@ import structlog
 from responsewatch.adapters.imap import ImapAccount, ImapMailSource
 from responsewatch.adapters.store import SqliteStore
 from responsewatch.app.pipeline import compute, no_gc
-from responsewatch.app.secrets import resolve_secret
 from responsewatch.app.sync import SyncReport, sync_files, sync_source
 from responsewatch.config import AccountSettings, SecretRef, Settings
 from responsewatch.core.insights import Insights, insights
 from responsewatch.core.models import Analysis, Conversation, Message
 from responsewatch.errors import ConfigError, RwError
 from responsewatch.ports import Clock, MailSource
+from responsewatch.secrets import resolve_secret
 
 __all__ = ["App", "SystemClock", "bootstrap"]
 

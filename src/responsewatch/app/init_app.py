@@ -27,12 +27,12 @@ from rich.table import Table
 from responsewatch.adapters.discovery import Discovery, Fetch, Found, Preset, Resolver, discover
 from responsewatch.adapters.imap import ImapMailSource
 from responsewatch.app.bootstrap import imap_account
-from responsewatch.app.secrets import resolve_secret
 from responsewatch.config import AccountSettings, SecretRef, settings_from_mapping
 from responsewatch.core.onboarding import ClientProposal, client_name, propose_clients
 from responsewatch.core.parsing import parse_message
 from responsewatch.errors import AuthFailed, ConfigError
 from responsewatch.ports import Cursor, FolderRef
+from responsewatch.secrets import resolve_secret
 
 __all__ = ["Answers", "InitOptions", "RichAnswers", "YesAnswers", "oauth_login_command", "run_init"]
 
