@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 
-__all__ = ["account_key", "is_loopback"]
+__all__ = ["TLS_MODES", "account_key", "is_loopback", "parse_listen"]
+
+# How IMAP and SMTP connections are secured; plain text only to loopback hosts.
+TLS_MODES = ("implicit", "starttls", "none-loopback-only")
 
 
 def is_loopback(host: str) -> bool:
@@ -31,3 +34,15 @@ def is_loopback(host: str) -> bool:
 def account_key(name: str) -> str:
     """How messages name an account's settings: ``accounts[main]`` (then ``.tls`` etc.)."""
     return f"accounts[{name}]"
+
+
+def parse_listen(listen: str) -> tuple[str, int] | None:
+    """``127.0.0.1:9877`` / ``[::1]:9877`` / ``0.0.0.0:9877`` -> (host, port); None when it
+    is not HOST:PORT. The config checks ``metrics.listen`` and ``web.listen`` with it and the
+    servers bind what it returns, so both read the same address."""
+    host, sep, port = listen.strip().rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        return None
+    return host, int(port)

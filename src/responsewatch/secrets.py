@@ -1,7 +1,9 @@
-"""Resolve a SecretRef at connection time. The secret is returned, never logged.
+"""The one secrets resolver: a SecretRef (``*_command``, ``*_env``, ``*_file``) becomes the
+secret at connection time. The secret is returned, never logged; errors name the key only.
 
 Top-level (not under ``app/``) so adapters that resolve their own secrets lazily (Graph's
-client secret, EWS password) can use it without importing the application layer.
+client secret, EWS password) can use it without importing the application layer. Adapters
+take a secret as a ``Callable[[], str]``: :func:`secret_provider` builds one.
 """
 
 from __future__ import annotations
@@ -9,12 +11,13 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from responsewatch.config import SecretRef
 from responsewatch.errors import ConfigError
 
-__all__ = ["resolve_secret", "resolve_secret_lines"]
+__all__ = ["resolve_secret", "resolve_secret_lines", "secret_provider"]
 
 
 def _run_command(command: str, where: str) -> str:
@@ -59,6 +62,12 @@ def resolve_secret(ref: SecretRef, key: str) -> str:
     raise ConfigError(
         f"{key}: no secret configured (password_command, password_env or password_file)"
     )
+
+
+def secret_provider(ref: SecretRef, key: str) -> Callable[[], str]:
+    """The secret as adapters take it: read on each call (a rotated password file or a
+    refreshed token command is picked up at the next connection), never cached here."""
+    return lambda: resolve_secret(ref, key)
 
 
 def resolve_secret_lines(ref: SecretRef, key: str, prefix: str = "urls") -> list[str]:

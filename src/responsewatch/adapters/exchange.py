@@ -29,7 +29,7 @@ from responsewatch.adapters.mime import MailFields, rfc5322
 from responsewatch.config import AccountSettings
 from responsewatch.errors import AuthFailed, ConfigError, SourceUnavailable
 from responsewatch.ports import Cursor, FolderRef, RawMessage
-from responsewatch.secrets import resolve_secret
+from responsewatch.secrets import secret_provider
 
 __all__ = ["EwsAccount", "ExchangeMailSource", "exchange_source"]
 
@@ -383,7 +383,7 @@ def exchange_source(account: AccountSettings) -> ExchangeMailSource:
             name=account.name,
             email=email,
             username=account.username,
-            secret=lambda: resolve_secret(ref, key),
+            secret=secret_provider(ref, key),
             server=server,
             auth=auth,
             autodiscover=autodiscover,

@@ -45,7 +45,7 @@ from responsewatch.adapters.msal_tokens import (
 from responsewatch.config import AccountSettings, SecretRef
 from responsewatch.errors import AuthFailed, ConfigError, SourceUnavailable
 from responsewatch.ports import Cursor, FolderRef, RawMessage
-from responsewatch.secrets import resolve_secret
+from responsewatch.secrets import secret_provider
 
 __all__ = [
     "GRAPH_URL",
@@ -558,7 +558,7 @@ def graph_source(account: AccountSettings) -> GraphMailSource:
         tokens = DeviceCodeTokens(account.name, client_id, authority, cache, prompt=prompt)
     else:
         tokens = ClientSecretTokens(
-            account.name, client_id, authority, secret=lambda: resolve_secret(secret_ref, key)
+            account.name, client_id, authority, secret=secret_provider(secret_ref, key)
         )
     batch = opts.get("batch_size", 100)
     return GraphMailSource(

@@ -40,14 +40,13 @@ from responsewatch.adapters.imap_folders import (
 )
 from responsewatch.adapters.redact import redact
 from responsewatch.errors import AuthFailed, ConfigError, SourceUnavailable
-from responsewatch.netutil import account_key, is_loopback
+from responsewatch.netutil import TLS_MODES, account_key, is_loopback
 from responsewatch.ports import Cursor, FolderRef, RawMessage
 
 __all__ = ["IDLE_REISSUE_S", "ImapAccount", "ImapMailSource"]
 
 log = structlog.get_logger("responsewatch.imap")
 
-TLS_MODES = ("implicit", "starttls", "none-loopback-only")
 AUTH_MODES = ("password", "xoauth2")
 # RFC 2177 lets servers drop an IDLE after 30 min and NAT boxes often forget sooner.
 IDLE_REISSUE_S = 540.0

@@ -48,6 +48,7 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import CollectorRegistry
 
 import responsewatch
+from responsewatch import netutil
 from responsewatch.adapters.metrics_http import MetricsServer
 from responsewatch.core.models import Analysis, TurnState
 from responsewatch.core.rules import Rules
@@ -433,14 +434,12 @@ def build_registry(collector: ResponsewatchCollector) -> CollectorRegistry:
 
 def parse_listen(listen: str) -> tuple[str, int]:
     """``127.0.0.1:9877`` / ``[::1]:9877`` / ``0.0.0.0:9877`` -> (host, port)."""
-    host, sep, port = listen.strip().rpartition(":")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    if not sep or not host or not port.isdigit() or int(port) > 65535:
+    parsed = netutil.parse_listen(listen)
+    if parsed is None:
         raise ConfigError(
             f"metrics.listen: expected HOST:PORT such as 127.0.0.1:9877, got {listen!r}"
         )
-    return host, int(port)
+    return parsed
 
 
 def serve_metrics(registry: CollectorRegistry, listen: str) -> tuple[MetricsServer, Thread]:

@@ -27,6 +27,7 @@ from typing import Any
 
 import structlog
 
+from responsewatch import netutil
 from responsewatch.errors import ConfigError
 from responsewatch.ports import StatusPages, WebResponse
 
@@ -51,8 +52,10 @@ SECURITY_HEADERS = {
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
-    host, _, port = listen.rpartition(":")
-    return host.strip("[]") or "127.0.0.1", int(port)
+    parsed = netutil.parse_listen(listen)
+    if parsed is None:
+        raise ConfigError(f"web.listen: expected HOST:PORT such as 127.0.0.1:9878, got {listen!r}")
+    return parsed
 
 
 def csrf_token(secret: bytes, nonce: str) -> str:

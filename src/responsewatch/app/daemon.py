@@ -48,7 +48,6 @@ from responsewatch.app.digest_app import schedule_digest
 from responsewatch.app.incremental import Incremental, compute_state, state_in_child
 from responsewatch.app.notify_app import NudgeService, schedule_nudges
 from responsewatch.app.rebuild import record_fingerprint
-from responsewatch.app.secrets import resolve_secret
 from responsewatch.app.sent_check import CHECKED_TYPES, SentAdvice, store_advice
 from responsewatch.app.status_app import (
     StatusSite,
@@ -64,6 +63,7 @@ from responsewatch.core.models import Analysis
 from responsewatch.core.subjects import clear_caches
 from responsewatch.errors import RwError
 from responsewatch.ports import Clock
+from responsewatch.secrets import resolve_secret
 
 __all__ = ["Daemon", "Snapshot", "StoreWriter", "run_daemon"]
 

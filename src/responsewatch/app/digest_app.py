@@ -36,11 +36,11 @@ from responsewatch.adapters.render import digest_email, render_digest
 from responsewatch.adapters.smtp import SmtpAccount, SmtpSender
 from responsewatch.app.bootstrap import App, FixedClock, bootstrap
 from responsewatch.app.commands import parse_now
-from responsewatch.app.secrets import resolve_secret
 from responsewatch.config import Settings, load_settings
 from responsewatch.core.digest import Digest, build_digest
 from responsewatch.core.insights import Insights
 from responsewatch.errors import ConfigError, RwError
+from responsewatch.secrets import secret_provider
 
 __all__ = [
     "RETRY_EVERY_S",
@@ -122,7 +122,7 @@ def make_sender(s: Settings) -> SmtpSender:
             port=smtp.port,
             tls=smtp.tls,
             username=smtp.username,
-            secret=lambda: resolve_secret(secret, "digest.smtp"),
+            secret=secret_provider(secret, "digest.smtp"),
             ssl_context=context,
             timeout=smtp.timeout,
         )

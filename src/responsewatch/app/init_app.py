@@ -24,12 +24,12 @@ from responsewatch.adapters.discovery import Discovery, Fetch, Found, Preset, Re
 from responsewatch.adapters.imap import ImapMailSource
 from responsewatch.app.bootstrap import imap_account
 from responsewatch.app.commands import CheckReport
-from responsewatch.app.secrets import resolve_secret
 from responsewatch.config import AccountSettings, SecretRef, settings_from_mapping
 from responsewatch.core.onboarding import ClientProposal, client_name, propose_clients
 from responsewatch.core.parsing import parse_message
 from responsewatch.errors import AuthFailed, ConfigError
 from responsewatch.ports import Cursor, FolderRef, ServerListing
+from responsewatch.secrets import resolve_secret
 
 __all__ = [
     "Answers",

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from responsewatch.adapters.imap import ImapAccount, ImapMailSource
-from responsewatch.app.secrets import resolve_secret
+from responsewatch.secrets import resolve_secret
 from responsewatch.config import AccountSettings, SecretRef, Settings
 from responsewatch.errors import ConfigError
 from responsewatch.ports import Clock, MailSource, Store

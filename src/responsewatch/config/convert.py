@@ -1,4 +1,6 @@
-"""TOML -> frozen Settings. Every problem is collected and reported at once, by key.
+"""Validated TOML mapping -> frozen Settings. The schema (:mod:`.schema`) has reported
+unknown keys and wrong types; this module adds the rules that read values (durations, zones,
+the loopback rule, ...) and collects every problem so the user sees all of them at once.
 
 Secrets are never read from the TOML itself: ``password_command``, ``password_env`` or
 ``password_file`` (and ``oauth2`` token caches) point at them.
@@ -7,16 +9,25 @@ Secrets are never read from the TOML itself: ``password_command``, ``password_en
 from __future__ import annotations
 
 import contextlib
-import difflib
 import re
-import tomllib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from responsewatch.config.schema import ACCOUNT_TYPES, KEYS, TLS_MODES, schema_problems
+from responsewatch.config.values import (
+    DEFAULT_ARCHIVE,
+    DEFAULT_STORE,
+    AccountSettings,
+    NotifySettings,
+    SecretRef,
+    Settings,
+    SmtpSettings,
+    WebSettings,
+)
 from responsewatch.core.leave import LeaveRules, LeaveSpan, day_span
 from responsewatch.core.nudges import DEFAULT_KINDS, NUDGE_KINDS, QUIET_MODES
 from responsewatch.core.rules import (
@@ -28,24 +39,9 @@ from responsewatch.core.rules import (
     Sla,
 )
 from responsewatch.errors import ConfigError
-from responsewatch.netutil import account_key, is_loopback
+from responsewatch.netutil import account_key, is_loopback, parse_listen
 
-__all__ = [
-    "AccountSettings",
-    "NotifySettings",
-    "SecretRef",
-    "Settings",
-    "WebSettings",
-    "load_settings",
-    "parse_duration",
-    "settings_from_mapping",
-]
-
-DEFAULT_STORE = "~/.local/share/responsewatch/responsewatch.db"
-DEFAULT_ARCHIVE = "~/.local/share/responsewatch/archive"
-ACCOUNT_TYPES = ("imap", "maildir", "mbox", "graph", "exchange")
-TLS_MODES = ("implicit", "starttls", "none-loopback-only")
-_PLAIN_SECRET_KEYS = ("password", "secret", "token", "client_secret", "access_token")
+__all__ = ["parse_duration", "settings_from_mapping"]
 
 _UNITS = {
     "s": 1,
@@ -91,274 +87,38 @@ def parse_duration(text: str) -> float:
     return total
 
 
-@dataclass(frozen=True, slots=True)
-class SecretRef:
-    """Where a secret lives; resolved only when a connection is made."""
-
-    command: str | None = None
-    env: str | None = None
-    file: str | None = None
-    oauth2: Mapping[str, Any] | None = None
-
-    def describe(self) -> str:
-        if self.command:
-            return "password_command"
-        if self.env:
-            return f"environment variable {self.env}"
-        if self.file:
-            return f"file {self.file}"
-        if self.oauth2:
-            return "oauth2"
-        return "none"
-
-
-@dataclass(frozen=True, slots=True)
-class AccountSettings:
-    name: str
-    type: str
-    host: str = ""
-    port: int = 993
-    tls: str = "implicit"
-    username: str = ""
-    secret: SecretRef = field(default_factory=SecretRef)
-    folders: tuple[str, ...] | None = None  # None = SPECIAL-USE discovery
-    path: str = ""
-    options: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class SmtpSettings:
-    host: str
-    port: int = 465
-    tls: str = "implicit"
-    username: str = ""
-    secret: SecretRef = field(default_factory=SecretRef)
-    ca_file: str | None = None
-    timeout: float = 30.0
-
-
-@dataclass(frozen=True, slots=True)
-class NotifySettings:
-    """``[notify]``: nudges. The Apprise URLs are a secret (file, env or command)."""
-
-    urls: SecretRef = field(default_factory=SecretRef)
-    via_digest_smtp: bool = False
-    quiet: str = "outside_business_hours"
-    stale_after_s: float = 1800.0
-    open_url: str = ""
-    kinds: tuple[str, ...] = DEFAULT_KINDS
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.urls.command or self.urls.env or self.urls.file) or self.via_digest_smtp
-
-
-@dataclass(frozen=True, slots=True)
-class WebSettings:
-    """``[web]``: the status page. The password is a secret (file, env or command)."""
-
-    listen: str = "127.0.0.1:9878"  # "off": no status page
-    password: SecretRef = field(default_factory=SecretRef)
-
-    @property
-    def enabled(self) -> bool:
-        return self.listen != "off"
-
-    @property
-    def has_password(self) -> bool:
-        return bool(self.password.command or self.password.env or self.password.file)
-
-
-@dataclass(frozen=True, slots=True)
-class Settings:
-    rules: Rules
-    me_name: str = ""
-    language: str = "fr"
-    accounts: tuple[AccountSettings, ...] = ()
-    store_path: Path = field(default_factory=lambda: Path(DEFAULT_STORE).expanduser())
-    archive_path: Path = field(default_factory=lambda: Path(DEFAULT_ARCHIVE).expanduser())
-    archive_detect: bool = True
-    archive_tag_on_server: bool = False
-    # RFC 3161 timestamps of the ledger head (adapters/timestamps.py); no URL = off.
-    archive_tsa_urls: tuple[str, ...] = ()
-    archive_tsa_ca_file: Path | None = None
-    archive_timestamp_every_s: float = 0.0
-    metrics_listen: str = "127.0.0.1:9877"
-    metrics_top_clients: int = 50
-    digest_enabled: bool = True
-    digest_to: str = ""
-    digest_from: str = ""
-    digest_at: time = time(7, 30)
-    digest_smtp: SmtpSettings | None = None
-    digest_skip_when_empty: bool = False
-    digest_weekends: bool = False
-    digest_misfire_grace_s: float = 6 * 3600.0
-    quiet_after_s: float = 60 * 86400.0
-    recompute_every_s: float = 60.0
-    recompute_in_child: bool = True
-    sync_every_s: float = 300.0
-    subject_fallback: bool = True
-    source: Path | None = None
-    notify: NotifySettings = field(default_factory=NotifySettings)
-    web: WebSettings = field(default_factory=WebSettings)
-
-    @property
-    def timezone(self) -> str:
-        return self.rules.hours.timezone
-
-
-# Account keys handed to the adapters as they are (each adapter validates its own).
-_ACCOUNT_OPTIONS = frozenset(
-    {
-        "tenant_id",
-        "client_id",
-        "mailbox",
-        "server",
-        "auth",
-        "batch_size",
-        "autodiscover",
-        "ca_file",
-        "token_cache",
-        "client_secret_command",
-        "client_secret_env",
-        "client_secret_file",
-    }
-)
-
-_SCHEMA: dict[str, tuple[str, ...]] = {
-    "": (
-        "me",
-        "sla",
-        "business_hours",
-        "clients",
-        "accounts",
-        "store",
-        "archive",
-        "metrics",
-        "digest",
-        "insights",
-        "threading",
-        "daemon",
-        "notify",
-        "leave",
-        "web",
-    ),
-    "me": ("name", "addresses", "timezone", "language"),
-    "sla": ("reply_within", "warn_at", "clock", "count_cc", "report_every"),
-    "business_hours": ("days", "start", "end", "holidays", "leave"),
-    "business_hours.holidays": ("country", "subdivision"),
-    "business_hours.leave": ("from", "to", "label"),
-    "clients": (
-        "name",
-        "domains",
-        "addresses",
-        "reply_within",
-        "warn_at",
-        "mission_start",
-        "mission_length",
-        "report_every",
-    ),
-    "accounts": (
-        "name",
-        "type",
-        "host",
-        "port",
-        "tls",
-        "username",
-        "password_command",
-        "password_env",
-        "password_file",
-        "oauth2",
-        "folders",
-        "path",
-        *sorted(_ACCOUNT_OPTIONS),
-    ),
-    "store": ("path",),
-    "archive": (
-        "path",
-        "detect",
-        "tag_on_server",
-        "tsa_urls",
-        "tsa_ca_file",
-        "timestamp_every",
-    ),
-    "metrics": ("listen", "top_clients"),
-    "daemon": ("recompute_every", "sync_every", "recompute_in_child"),
-    "digest": (
-        "to",
-        "from",
-        "at",
-        "smtp",
-        "skip_when_empty",
-        "weekends",
-        "misfire_grace",
-        "enabled",
-    ),
-    "digest.smtp": (
-        "host",
-        "port",
-        "tls",
-        "username",
-        "password_command",
-        "password_env",
-        "password_file",
-        "ca_file",
-        "timeout",
-    ),
-    "insights": ("quiet_after",),
-    "notify": (
-        "urls_file",
-        "urls_env",
-        "urls_command",
-        "via_digest_smtp",
-        "quiet",
-        "stale_after",
-        "open_url",
-        "kinds",
-    ),
-    "threading": ("subject_fallback",),
-    "leave": (
-        "from",
-        "to",
-        "label",
-        "periods",
-        "ics_file",
-        "ics_url",
-        "ics_match",
-        "from_my_auto_replies",
-        "from_client_auto_replies",
-    ),
-    "leave.periods": ("from", "to", "label"),
-    "web": ("listen", "password_command", "password_env", "password_file"),
+# Account keys handed to the adapters as they are (Graph's and EWS's own keys; the schema
+# has checked their types).
+_ACCOUNT_OPTIONS = frozenset(KEYS["accounts"]) - {
+    "name",
+    "type",
+    "host",
+    "port",
+    "tls",
+    "username",
+    "password_command",
+    "password_env",
+    "password_file",
+    "oauth2",
+    "folders",
+    "path",
 }
+# Kept under its old name: tests and callers read the allowed keys from it.
+_SCHEMA = KEYS
 
 
 class _Collector:
     """Gathers problems so the user sees all of them at once."""
 
-    def __init__(self) -> None:
-        self.problems: list[str] = []
+    def __init__(self, schema: list[tuple[str, str]]) -> None:
+        self.problems: list[str] = [f"{key}: {why}" for key, why in schema]
+        # The schema has named these keys already (unknown, or of the wrong type): the
+        # conversion, which falls back to a default for them, must not report them twice.
+        self._reported = {key for key, _why in schema}
 
     def add(self, key: str, why: str) -> None:
-        self.problems.append(f"{key}: {why}")
-
-    def check_keys(self, table: Mapping[str, Any], schema_key: str, where: str) -> None:
-        allowed = _SCHEMA[schema_key]
-        for key in table:
-            if key in allowed:
-                continue
-            if key in _PLAIN_SECRET_KEYS:
-                self.add(
-                    f"{where}{key}",
-                    "secrets are never read from the config file; use password_command, "
-                    "password_env or password_file instead",
-                )
-                continue
-            close = difflib.get_close_matches(key, allowed, n=1)
-            hint = (
-                f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(allowed)}"
-            )
-            self.add(f"{where}{key}", f"unknown key{hint}")
+        if key not in self._reported:
+            self.problems.append(f"{key}: {why}")
 
     def get(
         self,
@@ -389,6 +149,12 @@ class _Collector:
         except (ValueError, KeyError, TypeError):
             self.add(f"{where}{key}", f"invalid value {value!r}{fix}")
             return default
+
+
+def _table(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """A table of the file, or an empty one when it is not a table (the schema said so)."""
+    value = raw.get(key, {})
+    return value if isinstance(value, dict) else {}
 
 
 def _duration(value: str) -> float:
@@ -448,7 +214,6 @@ def _rules(c: _Collector, raw: Mapping[str, Any]) -> tuple[Rules, str, str]:
     if not isinstance(me, dict):
         c.add("me", "must be a table: [me]")
         me = {}
-    c.check_keys(me, "me", "me.")
     addresses = c.get(me, "addresses", "me.", list, [])
     if not addresses:
         c.add("me.addresses", 'required: list every address of yours, e.g. ["me@example.com"]')
@@ -468,8 +233,7 @@ def _rules(c: _Collector, raw: Mapping[str, Any]) -> tuple[Rules, str, str]:
         c.add("me.language", f"must be 'fr' or 'en', got {language!r}")
     name = c.get(me, "name", "me.", str, "")
 
-    sla_raw = raw.get("sla", {})
-    c.check_keys(sla_raw, "sla", "sla.")
+    sla_raw = _table(raw, "sla")
     fix = ' (write a duration such as "24h", "90m" or "2d")'
     within = c.get(sla_raw, "reply_within", "sla.", str, 86400.0, _duration, fix)
     warn = c.get(sla_raw, "warn_at", "sla.", str, 64800.0, _duration, fix)
@@ -486,14 +250,13 @@ def _rules(c: _Collector, raw: Mapping[str, Any]) -> tuple[Rules, str, str]:
     if every:
         sla = replace(sla, report_every_s=every)
 
-    hours = _business_hours(c, raw.get("business_hours", {}), tz_name)
+    hours = _business_hours(c, _table(raw, "business_hours"), tz_name)
     clients = _clients(c, raw.get("clients", []))
     me_set = frozenset(a.lower().strip() for a in addresses if isinstance(a, str))
     return Rules(me=me_set, clients=clients, sla=sla, hours=hours), name, language
 
 
 def _business_hours(c: _Collector, raw: Mapping[str, Any], tz_name: str) -> BusinessHours:
-    c.check_keys(raw, "business_hours", "business_hours.")
     where = "business_hours."
     days_raw = c.get(raw, "days", where, list, list(WEEKDAYS[:5]))
     days: list[int] = []
@@ -510,7 +273,6 @@ def _business_hours(c: _Collector, raw: Mapping[str, Any], tz_name: str) -> Busi
     if end <= start:
         c.add("business_hours.end", "must be later than business_hours.start")
     holidays = c.get(raw, "holidays", where, dict, {})
-    c.check_keys(holidays, "business_hours.holidays", "business_hours.holidays.")
     country = c.get(holidays, "country", "business_hours.holidays.", str, None)
     subdivision = c.get(holidays, "subdivision", "business_hours.holidays.", (str, int), None)
     if country is not None:
@@ -532,7 +294,6 @@ def _business_hours(c: _Collector, raw: Mapping[str, Any], tz_name: str) -> Busi
         if not isinstance(period, dict):
             c.add(key, 'must be a table like { from = "2026-08-03", to = "2026-08-21" }')
             continue
-        c.check_keys(period, "business_hours.leave", key + ".")
         if _is_instant(period.get("from")) or _is_instant(period.get("to")):
             continue  # the same as a [[leave]] period with instants: read by _business_leave
         first = _as_date(c, period.get("from"), key + ".from")
@@ -578,7 +339,6 @@ def _tables(c: _Collector, raw: Any, key: str) -> Iterator[tuple[int, str, dict[
         # only an unnamed table is named by its position.
         label = table.get("name") if key == "accounts" else None
         where = f"{account_key(label)}." if isinstance(label, str) and label else f"{key}[{i}]."
-        c.check_keys(table, key, where)
         yield i, where, table
 
 
@@ -683,7 +443,6 @@ def _notify(c: _Collector, raw: Any, has_smtp: bool) -> NotifySettings:
     if not isinstance(raw, dict):
         c.add("notify", "must be a table: [notify]")
         return NotifySettings()
-    c.check_keys(raw, "notify", "notify.")
     w = "notify."
     urls = SecretRef(
         command=c.get(raw, "urls_command", w, str, None),
@@ -717,13 +476,11 @@ def _web(c: _Collector, raw: Any) -> WebSettings:
     if not isinstance(raw, dict):
         c.add("web", "must be a table: [web]")
         return WebSettings()
-    c.check_keys(raw, "web", "web.")
     listen = c.get(raw, "listen", "web.", str, "127.0.0.1:9878")
     if listen.strip().lower() == "off":
         return WebSettings(listen="off", password=_secret(c, raw, "web.", required=False))
-    host, sep, port = listen.rpartition(":")
-    host = host.strip("[]")
-    if not sep or not port.isdigit() or not host:
+    host = (parse_listen(listen) or ("", 0))[0]
+    if not host:
         c.add("web.listen", f"expected HOST:PORT such as 127.0.0.1:9878, got {listen!r}")
     web = WebSettings(listen=listen, password=_secret(c, raw, "web.", required=False))
     if host and not _is_loopback(host) and not web.has_password:
@@ -739,9 +496,8 @@ def _web(c: _Collector, raw: Any) -> WebSettings:
 def settings_from_mapping(
     raw: Mapping[str, Any], *, base: Path | None = None, source: Path | None = None
 ) -> Settings:
-    c = _Collector()
+    c = _Collector(schema_problems(raw))
     base = base or Path.cwd()
-    c.check_keys(raw, "", "")
     rules, name, language = _rules(c, raw)
     if "leave" in raw:
         rules = replace(rules, leave=_leave_rules(c, raw["leave"], rules.hours.timezone, base))
@@ -750,21 +506,16 @@ def settings_from_mapping(
         spans = rules.leave.spans + instants
         rules = replace(rules, leave=replace(rules.leave, spans=spans))
     accounts = _accounts(c, raw.get("accounts", []), base)
-    store = raw.get("store", {})
-    c.check_keys(store, "store", "store.")
-    archive = raw.get("archive", {})
-    c.check_keys(archive, "archive", "archive.")
-    metrics = raw.get("metrics", {})
-    c.check_keys(metrics, "metrics", "metrics.")
+    store = _table(raw, "store")
+    archive = _table(raw, "archive")
+    metrics = _table(raw, "metrics")
     listen = c.get(metrics, "listen", "metrics.", str, "127.0.0.1:9877")
-    if listen.rpartition(":")[2].isdigit() is False:
+    if parse_listen(listen) is None:
         c.add("metrics.listen", f"expected HOST:PORT such as 127.0.0.1:9877, got {listen!r}")
-    digest = raw.get("digest", {})
-    c.check_keys(digest, "digest", "digest.")
+    digest = _table(raw, "digest")
     smtp = None
     if "smtp" in digest and isinstance(digest["smtp"], dict):
         s = digest["smtp"]
-        c.check_keys(s, "digest.smtp", "digest.smtp.")
         smtp = SmtpSettings(
             host=c.get(s, "host", "digest.smtp.", str, ""),
             port=c.get(s, "port", "digest.smtp.", int, 465),
@@ -784,12 +535,9 @@ def settings_from_mapping(
                 f"'none-loopback-only' refuses host {smtp.host!r}: plain SMTP is "
                 "allowed to 127.0.0.1/::1 only; use implicit or starttls",
             )
-    insights = raw.get("insights", {})
-    c.check_keys(insights, "insights", "insights.")
-    threading = raw.get("threading", {})
-    c.check_keys(threading, "threading", "threading.")
-    daemon = raw.get("daemon", {})
-    c.check_keys(daemon, "daemon", "daemon.")
+    insights = _table(raw, "insights")
+    threading = _table(raw, "threading")
+    daemon = _table(raw, "daemon")
     top = c.get(metrics, "top_clients", "metrics.", int, 50)
     if top < 1:
         c.add("metrics.top_clients", "must be at least 1")
@@ -913,11 +661,9 @@ def _leave_rules(c: _Collector, raw: Any, tz_name: str, base: Path) -> LeaveRule
     tz = ZoneInfo(tz_name)
     tables: list[tuple[str, Mapping[str, Any]]] = []
     if isinstance(raw, dict):
-        c.check_keys(raw, "leave", "leave.")
         tables.append(("leave", raw))
         for i, period in enumerate(c.get(raw, "periods", "leave.", list, [])):
             if isinstance(period, dict):
-                c.check_keys(period, "leave.periods", f"leave.periods[{i}].")
                 tables.append((f"leave.periods[{i}]", period))
             else:
                 c.add(f"leave.periods[{i}]", "must be a table")
@@ -945,20 +691,6 @@ def _leave_rules(c: _Collector, raw: Any, tz_name: str, base: Path) -> LeaveRule
             except IcsError as exc:
                 c.add(where + name, str(exc))
     return LeaveRules(tuple(spans), mine, theirs)
-
-
-def load_settings(path: Path) -> Settings:
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"--config {path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"--config {path}: cannot be read ({exc})") from None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    return settings_from_mapping(raw, base=path.parent.resolve(), source=path)
 
 
 def _tsa_settings(c: _Collector, archive: Mapping[str, Any], base: Path) -> dict[str, Any]:
