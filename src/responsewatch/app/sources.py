@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Protocol
 
 from responsewatch.adapters.imap import ImapAccount, ImapMailSource
-from responsewatch.secrets import resolve_secret
 from responsewatch.config import AccountSettings, SecretRef, Settings
 from responsewatch.errors import ConfigError
 from responsewatch.ports import Clock, MailSource, Store
+from responsewatch.secrets import resolve_secret
 
 __all__ = ["AppGraph", "FixedClock", "SourceFactory", "SystemClock", "imap_account", "make_source"]
 
