@@ -22,7 +22,7 @@ from responsewatch.core.models import Message
 from responsewatch.core.threading import build_conversations
 
 _SETTINGS = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 
 
@@ -132,3 +132,21 @@ def test_unrelated_batch_rethreads_only_itself(tmp_path: Path) -> None:
     assert _refresh(store, MY, True) == 0
     assert _refresh(store, MY, False) == 201  # another fingerprint rewrites all
     store.close()
+
+
+def test_a_read_only_store_that_lags_falls_back_to_the_full_computation(tmp_path: Path) -> None:
+    h = timedelta(hours=1)
+    path = tmp_path / "s.sqlite"
+    writer = SqliteStore.open(path)
+    writer.add_messages([msg("a", 0 * h), msg("b", 1 * h, subject="Re: Budget")])
+    reader = SqliteStore.open(path, readonly=True)
+    rules = VARIANTS["calendar"]
+    facts = _facts(reader)
+    got = compute_from_store(reader, facts, rules, now=T0)
+    assert got == compute(facts, rules, now=T0)
+    assert not reader.threads_current(threads_fingerprint(rules.me, True))
+    compute_from_store(writer, facts, rules, now=T0)  # the writer catches up
+    assert reader.threads_current(threads_fingerprint(rules.me, True))
+    assert compute_from_store(reader, facts, rules, now=T0) == compute(facts, rules, now=T0)
+    reader.close()
+    writer.close()

@@ -599,16 +599,19 @@ class SqliteStore:
         return [_message(row) for row in rows]
 
     def refresh_threads(
-        self, me: frozenset[str], *, subject_fallback: bool, fingerprint: str
+        self, me: frozenset[str], *, subject_fallback: bool, fingerprint: str, force: bool = False
     ) -> int:
         """Bring the persisted conversations up to date with the facts: only messages
         added since the last refresh are threaded, with what they touch; a changed
-        ``fingerprint`` (rules) rewrites everything. Returns the messages re-threaded."""
+        ``fingerprint`` (rules) or ``force`` (a rebuild) rewrites everything. Returns the
+        messages re-threaded. Up to date already: nothing is written (a read-only store)."""
+        if not force and self.threads_current(fingerprint):
+            return 0
         with self._transaction() as db:
             row = db.execute("SELECT value FROM meta WHERE key = 'threads_state'").fetchone()
             done, _, built_for = (str(row[0]) if row else "").partition(" ")
             top = int(db.execute("SELECT coalesce(max(rowid), 0) FROM messages").fetchone()[0])
-            if built_for != fingerprint or not done.isdigit():
+            if force or built_for != fingerprint or not done.isdigit():
                 facts = {m.message_id: m for m in map(_message, db.execute(
                     f"SELECT {_COLUMNS} FROM messages"))}  # fmt: skip
                 store_threads.rewrite(db, facts, me, subject_fallback=subject_fallback)

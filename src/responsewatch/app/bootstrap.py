@@ -12,9 +12,10 @@ import structlog
 
 from responsewatch.adapters.imap import ImapAccount, ImapMailSource
 from responsewatch.adapters.store import SqliteStore
-from responsewatch.app.pipeline import compute, no_gc
+from responsewatch.app.pipeline import no_gc
 from responsewatch.app.secrets import resolve_secret
 from responsewatch.app.sync import SyncReport, sync_files, sync_source
+from responsewatch.app.threads_app import compute_from_store
 from responsewatch.config import AccountSettings, SecretRef, Settings
 from responsewatch.core.insights import Insights, insights
 from responsewatch.core.models import Analysis, Conversation, Message
@@ -112,7 +113,10 @@ class App:
     ) -> tuple[dict[str, Message], Analysis, list[Conversation]]:
         with no_gc():
             messages = {m.message_id: m for m in self.store.messages()}
-        analysis, conversations = compute(
+        # Conversations persisted in the store, refreshed for new facts only (step 4 of
+        # issue 17); the same answer as threading everything (tests/unit/test_store_threads).
+        analysis, conversations = compute_from_store(
+            self.store,
             messages,
             self.settings.rules,
             now=at,

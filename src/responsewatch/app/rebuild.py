@@ -23,7 +23,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from responsewatch.adapters.store import SqliteStore
 from responsewatch.app.bootstrap import SystemClock
-from responsewatch.app.pipeline import compute, no_gc
+from responsewatch.app.pipeline import no_gc
+from responsewatch.app.threads_app import compute_from_store, threads_fingerprint
 from responsewatch.config import Settings, load_settings
 from responsewatch.core.models import Message
 
@@ -100,12 +101,22 @@ def rebuild(
                         bar.update(task, completed=i)
             if bar is not None and task is not None:
                 bar.update(task, completed=total, description="threading and turns")
-            analysis, conversations = compute(
+            # The persisted conversations are rewritten from scratch (threading once),
+            # then the turns are computed over them.
+            me, fallback = settings.rules.me, settings.subject_fallback
+            store.refresh_threads(
+                me,
+                subject_fallback=fallback,
+                fingerprint=threads_fingerprint(me, fallback),
+                force=True,
+            )
+            analysis, conversations = compute_from_store(
+                store,
                 messages,
                 settings.rules,
                 now=SystemClock().now(),
                 acks=store.acks(),
-                subject_fallback=settings.subject_fallback,
+                subject_fallback=fallback,
             )
         finally:
             if bar is not None:

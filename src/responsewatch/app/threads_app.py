@@ -10,11 +10,12 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from responsewatch.adapters.store import SqliteStore
-from responsewatch.app.pipeline import no_gc
+from responsewatch.app.pipeline import compute, no_gc
 from responsewatch.core.business_time import BusinessClock
 from responsewatch.core.latency import analyze
 from responsewatch.core.models import Analysis, Conversation, Message
 from responsewatch.core.rules import Rules
+from responsewatch.errors import DataError
 
 __all__ = ["compute_from_store", "threads_fingerprint"]
 
@@ -38,11 +39,16 @@ def compute_from_store(
 ) -> tuple[Analysis, list[Conversation]]:
     """``pipeline.compute`` with the partition read from the store, which is refreshed
     first (new messages and what they touch only). ``messages`` are the store's facts."""
-    store.refresh_threads(
-        rules.me,
-        subject_fallback=subject_fallback,
-        fingerprint=threads_fingerprint(rules.me, subject_fallback),
-    )
+    try:
+        store.refresh_threads(
+            rules.me,
+            subject_fallback=subject_fallback,
+            fingerprint=threads_fingerprint(rules.me, subject_fallback),
+        )
+    except DataError:
+        # A read-only store (a reader process) whose conversations lag the facts: the
+        # full path gives the same answer; the writer refreshes them.
+        return compute(messages, rules, now=now, acks=acks, subject_fallback=subject_fallback)
     with no_gc():
         conversations = store.stored_conversations(messages, rules.me)
         analysis = analyze(
