@@ -60,12 +60,17 @@ Loader = Callable[[Sequence[str]], Iterable[Message]]
 
 
 def create_tables(db: sqlite3.Connection) -> None:
-    db.execute("CREATE TABLE conv_message (message_id TEXT PRIMARY KEY, thread_id TEXT NOT NULL)")
-    db.execute("CREATE INDEX conv_message_by_thread ON conv_message(thread_id)")
+    db.execute("CREATE TABLE conv_message (message_id TEXT NOT NULL, thread_id TEXT NOT NULL)")
     db.execute("CREATE TABLE conv_node (node TEXT NOT NULL, thread_id TEXT NOT NULL)")
+    db.execute("CREATE TABLE conv_base (base TEXT NOT NULL, message_id TEXT NOT NULL)")
+    _create_indexes(db)
+
+
+def _create_indexes(db: sqlite3.Connection) -> None:
+    db.execute("CREATE UNIQUE INDEX conv_message_by_id ON conv_message(message_id)")
+    db.execute("CREATE INDEX conv_message_by_thread ON conv_message(thread_id)")
     db.execute("CREATE INDEX conv_node_by_node ON conv_node(node)")
     db.execute("CREATE INDEX conv_node_by_thread ON conv_node(thread_id)")
-    db.execute("CREATE TABLE conv_base (base TEXT NOT NULL, message_id TEXT NOT NULL)")
     db.execute("CREATE INDEX conv_base_by_base ON conv_base(base)")
     db.execute("CREATE INDEX conv_base_by_message ON conv_base(message_id)")
 
@@ -191,10 +196,15 @@ def rewrite(
     conversations = build_conversations(
         list(messages.values()), me, subject_fallback=subject_fallback
     )
-    db.execute("DELETE FROM conv_message")
-    db.execute("DELETE FROM conv_node")
-    db.execute("DELETE FROM conv_base")
+    # Bulk load without the indexes, then build each index once (sorted): several times
+    # faster than keeping three B-trees balanced row by row.
+    for table in ("conv_message", "conv_node", "conv_base"):
+        db.execute(f"DROP TABLE {table}")
+    db.execute("CREATE TABLE conv_message (message_id TEXT NOT NULL, thread_id TEXT NOT NULL)")
+    db.execute("CREATE TABLE conv_node (node TEXT NOT NULL, thread_id TEXT NOT NULL)")
+    db.execute("CREATE TABLE conv_base (base TEXT NOT NULL, message_id TEXT NOT NULL)")
     _insert(db, conversations, messages)
+    _create_indexes(db)
     return conversations
 
 
