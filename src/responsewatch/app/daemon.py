@@ -59,6 +59,7 @@ from responsewatch.app.status_app import (
     read_health,
 )
 from responsewatch.app.sync import SyncReport, locations_query, sync_files
+from responsewatch.app.threads_app import threads_fingerprint
 from responsewatch.app.watch import AccountWorker, WatchTiming
 from responsewatch.config import AccountSettings, Settings, load_settings
 from responsewatch.core.models import Analysis, Message
@@ -196,6 +197,9 @@ class StoreWriter:
         self.applied = 0
         # Called on the writer thread after a write that added facts, keywords or acks.
         self.on_change: Callable[[], None] = lambda: None
+        # Re-threads what new facts touch (persisted conversations), on this thread, right
+        # after their write: readers then find the conversations current.
+        self.refresh_threads: Callable[[SqliteStore], object] | None = None
 
     def start(self) -> None:
         self._thread.start()
@@ -249,6 +253,11 @@ class StoreWriter:
         elif isinstance(item, _Ack):
             store.add_ack(item.message_id, item.thread_id, item.at)
             added = 1  # an acknowledgement changes the analysis like new facts do
+        if added and self.refresh_threads is not None and isinstance(item, _SaveBatch | _Messages):
+            try:
+                self.refresh_threads(store)
+            except Exception:  # derived state only: the analysis refreshes or falls back
+                log.exception("threads_refresh_failed")
         if added:
             self.on_change()
 
@@ -424,6 +433,11 @@ class Daemon:
         )  # fmt: skip
         # New mail recomputes at once rather than at the next interval: idle costs nothing.
         self.writer.on_change = lambda: self._wake(recompute_job)
+        me, fallback = s.rules.me, s.subject_fallback
+        fingerprint = threads_fingerprint(me, fallback)
+        self.writer.refresh_threads = lambda store: store.refresh_threads(
+            me, subject_fallback=fallback, fingerprint=fingerprint
+        )
         for account in s.accounts:
             if account.type in FILE_TYPES:
                 scheduler.add_job(
