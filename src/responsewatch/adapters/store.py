@@ -611,7 +611,10 @@ class SqliteStore:
             row = db.execute("SELECT value FROM meta WHERE key = 'threads_state'").fetchone()
             done, _, built_for = (str(row[0]) if row else "").partition(" ")
             top = int(db.execute("SELECT coalesce(max(rowid), 0) FROM messages").fetchone()[0])
-            if force or built_for != fingerprint or not done.isdigit():
+            # Most of the store new (a first backfill): threading it all once is cheaper
+            # than closures that each reload the busiest subjects again.
+            bulk = done.isdigit() and top - int(done) > max(2000, top // 4)
+            if force or bulk or built_for != fingerprint or not done.isdigit():
                 facts = {m.message_id: m for m in map(_message, db.execute(
                     f"SELECT {_COLUMNS} FROM messages"))}  # fmt: skip
                 store_threads.rewrite(db, facts, me, subject_fallback=subject_fallback)
