@@ -150,3 +150,24 @@ def test_a_read_only_store_that_lags_falls_back_to_the_full_computation(tmp_path
     assert compute_from_store(reader, facts, rules, now=T0) == compute(facts, rules, now=T0)
     reader.close()
     writer.close()
+
+
+def test_the_daemon_writer_refreshes_conversations_right_after_new_facts(tmp_path: Path) -> None:
+    from responsewatch.app.daemon import StoreWriter
+
+    path = tmp_path / "s.sqlite"
+    writer = StoreWriter(path)
+    fingerprint = threads_fingerprint(MY, True)
+    writer.refresh_threads = lambda store: store.refresh_threads(
+        MY, subject_fallback=True, fingerprint=fingerprint
+    )
+    writer.start()
+    h = timedelta(hours=1)
+    writer.add_messages([msg("a", 0 * h), msg("b", 1 * h, subject="Re: Budget")])
+    assert writer.flush()
+    reader = SqliteStore.open(path, readonly=True)
+    assert reader.threads_current(fingerprint)
+    facts = _facts(reader)
+    assert reader.stored_conversations(facts, MY) == build_conversations(list(facts.values()), MY)
+    reader.close()
+    writer.close()
