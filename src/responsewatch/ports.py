@@ -6,12 +6,12 @@ contract test suite that runs against the fake and the real adapter alike.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from responsewatch.core.models import Message
+from responsewatch.core.models import Conversation, Message
 
 __all__ = [
     "Batched",
@@ -293,6 +293,19 @@ class Store(SyncSink, LedgerHead, Protocol):
     def sync_errors(self) -> dict[tuple[str, str], int]: ...
 
     def mail_from(self, account: str, addresses: Iterable[str]) -> dict[str, tuple[int, int]]: ...
+
+    def refresh_threads(
+        self, me: frozenset[str], *, subject_fallback: bool, fingerprint: str, force: bool = False
+    ) -> int:
+        """Bring the persisted conversations up to date with the facts (new ones only,
+        unless ``fingerprint`` changed or ``force``); DataError on a read-only store that lags."""
+        ...
+
+    def threads_current(self, fingerprint: str) -> bool: ...
+
+    def stored_conversations(
+        self, messages: Mapping[str, Message], me: frozenset[str]
+    ) -> list[Conversation]: ...
 
     def close(self) -> None: ...
 

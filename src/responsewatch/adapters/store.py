@@ -8,15 +8,16 @@ from __future__ import annotations
 import sqlite3
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from responsewatch.adapters import store_threads
 from responsewatch.adapters.private_fs import private_dir, private_file
 from responsewatch.core.absence import format_absence
-from responsewatch.core.models import Message
+from responsewatch.core.models import Conversation, Message
 from responsewatch.errors import DataError
 from responsewatch.ports import Cursor, FolderRef, PendingArchive
 
@@ -138,6 +139,11 @@ def _v_meta(db: sqlite3.Connection) -> None:
     )
 
 
+def _v_threads(db: sqlite3.Connection) -> None:
+    # Persisted conversations (adapters/store_threads.py); filled by the first refresh.
+    store_threads.create_tables(db)
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v1_facts,
     _v2_keywords_and_digests,
@@ -145,6 +151,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v_leave_absence,
     _v_archive_pending,
     _v_meta,
+    _v_threads,
 )
 
 
@@ -598,6 +605,63 @@ class SqliteStore:
                 "value = excluded.value, updated_at = excluded.updated_at",
                 (key, value, datetime.now(UTC).timestamp()),
             )
+
+    # -- persisted conversations (adapters/store_threads.py) ----------------------------
+
+    def _messages_in(self, ids: Sequence[str]) -> list[Message]:
+        marks = ",".join("?" * len(ids))
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM messages WHERE message_id IN ({marks})", tuple(ids)
+        )
+        return [_message(row) for row in rows]
+
+    def refresh_threads(
+        self, me: frozenset[str], *, subject_fallback: bool, fingerprint: str, force: bool = False
+    ) -> int:
+        """Bring the persisted conversations up to date with the facts: only messages
+        added since the last refresh are threaded, with what they touch; a changed
+        ``fingerprint`` (rules) or ``force`` (a rebuild) rewrites everything. Returns the
+        messages re-threaded. Up to date already: nothing is written (a read-only store)."""
+        if not force and self.threads_current(fingerprint):
+            return 0
+        with self._transaction() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'threads_state'").fetchone()
+            done, _, built_for = (str(row[0]) if row else "").partition(" ")
+            top = int(db.execute("SELECT coalesce(max(rowid), 0) FROM messages").fetchone()[0])
+            # Most of the store new (a first backfill): threading it all once is cheaper
+            # than closures that each reload the busiest subjects again.
+            bulk = done.isdigit() and top - int(done) > max(2000, top // 4)
+            if force or bulk or built_for != fingerprint or not done.isdigit():
+                facts = {m.message_id: m for m in map(_message, db.execute(
+                    f"SELECT {_COLUMNS} FROM messages"))}  # fmt: skip
+                store_threads.rewrite(db, facts, me, subject_fallback=subject_fallback)
+                count = len(facts)
+            else:
+                cursor = db.execute(
+                    f"SELECT {_COLUMNS} FROM messages WHERE rowid > ?", (int(done),)
+                )
+                new = {m.message_id: m for m in map(_message, cursor)}
+                count = store_threads.update(
+                    db, new, self._messages_in, me, subject_fallback=subject_fallback
+                )
+            db.execute(
+                "INSERT INTO meta VALUES ('threads_state', ?, ?) ON CONFLICT(key) DO UPDATE "
+                "SET value = excluded.value, updated_at = excluded.updated_at",
+                (f"{top} {fingerprint}", datetime.now(UTC).timestamp()),
+            )
+            return count
+
+    def threads_current(self, fingerprint: str) -> bool:
+        """Whether the persisted conversations cover every stored message under these rules."""
+        state = self.meta("threads_state") or ""
+        done, _, built_for = state.partition(" ")
+        top = int(self._db.execute("SELECT coalesce(max(rowid), 0) FROM messages").fetchone()[0])
+        return built_for == fingerprint and done == str(top)
+
+    def stored_conversations(
+        self, messages: Mapping[str, Message], me: frozenset[str]
+    ) -> list[Conversation]:
+        return store_threads.stored_conversations(self._db, messages, me)
 
     # -- digests -------------------------------------------------------------------------
 

@@ -120,6 +120,9 @@ class StoreWriter:
         self.applied = 0
         # Called on the writer thread after a write that added facts, keywords or acks.
         self.on_change: Callable[[], None] = lambda: None
+        # Re-threads what new facts touch (persisted conversations), on this thread, right
+        # after their write: readers then find the conversations current.
+        self.refresh_threads: Callable[[SqliteStore], object] | None = None
 
     def start(self) -> None:
         self._thread.start()
@@ -173,6 +176,11 @@ class StoreWriter:
         elif isinstance(item, _Ack):
             store.add_ack(item.message_id, item.thread_id, item.at)
             added = 1  # an acknowledgement changes the analysis like new facts do
+        if added and self.refresh_threads is not None and isinstance(item, _SaveBatch | _Messages):
+            try:
+                self.refresh_threads(store)
+            except Exception:  # derived state only: the analysis refreshes or falls back
+                log.exception("threads_refresh_failed")
         if added:
             self.on_change()
 

@@ -57,6 +57,7 @@ from responsewatch.app.status_app import (
     read_health,
 )
 from responsewatch.app.sync import SyncReport, sync_files
+from responsewatch.app.threads_app import threads_fingerprint
 from responsewatch.app.watch import AccountWorker, WatchTiming
 from responsewatch.config import AccountSettings, Settings, load_settings
 from responsewatch.core.models import Analysis
@@ -182,6 +183,11 @@ class Daemon:
         )  # fmt: skip
         # New mail recomputes at once rather than at the next interval: idle costs nothing.
         self.writer.on_change = lambda: self._wake(recompute_job)
+        me, fallback = s.rules.me, s.subject_fallback
+        fingerprint = threads_fingerprint(me, fallback)
+        self.writer.refresh_threads = lambda store: store.refresh_threads(
+            me, subject_fallback=fallback, fingerprint=fingerprint
+        )
         for account in s.accounts:
             if account.type in FILE_TYPES:
                 scheduler.add_job(

@@ -22,7 +22,8 @@ import structlog
 
 from responsewatch.adapters.store import SqliteStore
 from responsewatch.app.bootstrap import SystemClock
-from responsewatch.app.pipeline import compute, no_gc
+from responsewatch.app.pipeline import no_gc
+from responsewatch.app.threads_app import compute_from_store, threads_fingerprint
 from responsewatch.config import Settings, load_settings
 from responsewatch.core.models import Message
 from responsewatch.ports import Store
@@ -94,12 +95,22 @@ def rebuild(config: Path, *, progress: Progress | None = None) -> RebuildReport:
                     progress("reading facts", i, total)
         if progress is not None:
             progress("threading and turns", total, total)
-        analysis, conversations = compute(
+        # The persisted conversations are rewritten from scratch (threading once),
+        # then the turns are computed over them.
+        me, fallback = settings.rules.me, settings.subject_fallback
+        store.refresh_threads(
+            me,
+            subject_fallback=fallback,
+            fingerprint=threads_fingerprint(me, fallback),
+            force=True,
+        )
+        analysis, conversations = compute_from_store(
+            store,
             messages,
             settings.rules,
             now=SystemClock().now(),
             acks=store.acks(),
-            subject_fallback=settings.subject_fallback,
+            subject_fallback=fallback,
         )
         changed = record_fingerprint(store, settings)
     finally:

@@ -14,9 +14,10 @@ from responsewatch.app.archive_app import (
     archive_new_agreements,
     open_archive,
 )
-from responsewatch.app.pipeline import compute, no_gc
+from responsewatch.app.pipeline import no_gc
 from responsewatch.app.sources import AppGraph, SourceFactory
 from responsewatch.app.sync import SyncReport, sync_files, sync_source
+from responsewatch.app.threads_app import compute_from_store
 from responsewatch.config import AccountSettings, Settings
 from responsewatch.core.insights import Insights, insights
 from responsewatch.core.models import Analysis, Conversation, Message
@@ -33,7 +34,10 @@ def facts_and_analysis(
 ) -> tuple[dict[str, Message], Analysis, list[Conversation]]:
     with no_gc():
         messages = {m.message_id: m for m in store.messages()}
-    analysis, conversations = compute(
+    # Conversations persisted in the store, refreshed for new facts only (step 4 of
+    # issue 17); the same answer as threading everything (tests/unit/test_store_threads).
+    analysis, conversations = compute_from_store(
+        store,
         messages,
         settings.rules,
         now=at,
