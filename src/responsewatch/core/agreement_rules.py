@@ -42,6 +42,7 @@ __all__ = [
     "PROPOSAL",
     "QUESTION",
     "RECEIVED_BEFORE",
+    "REPORTED_SPEECH",
     "REQUEST",
     "SCHEDULE_AFTER",
     "SCHEDULE_NOUN",
@@ -517,6 +518,12 @@ GOVERNMENT_AFTER = re.compile(
     r"|actionnaires|conseil (?:municipal|d'administration|constitutionnel)|tribunal|commission"
     r"|senat|assemblee|regulators?|shareholders|parliament|congress|senate|court|government"
     r"|city council|ferc|sec|fda|authorities)\b"
+)
+# Quoted speech in a forwarded article or a report ('"I approve of it," said Fryman.')
+# is somebody else's words, never the sender's approval.
+REPORTED_SPEECH = re.compile(
+    r"[\"\u00bb]\s*,?\s*(?:\w+\.?\s){0,3}(?:said|says|told|added|explained"
+    r"|a dit|a declare|a ajoute|a explique|declare|ajoute|explique)\b"
 )
 PROPOSAL = re.compile(
     r"\?|\bhow about\b|\bperhaps\b|\bmaybe\b|\bi'll\b|\bi will\b|\blet'?s\b|\bs/|\bhere'?s\b"

@@ -273,6 +273,8 @@ def _sentence_blocked(folded: str) -> str | None:
         return "question"
     if rules.REQUEST.search(folded):
         return "request"
+    if rules.REPORTED_SPEECH.search(folded):
+        return "reported"
     cleaned = _neutralise(rules.POLITE_SIL.sub(" ", folded))
     if rules.CONDITIONAL.search(cleaned):
         return "conditional"
