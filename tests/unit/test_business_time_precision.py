@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from tests.unit.test_business_time import ALL_DAYS, H, clock
 
 from responsewatch.core.business_time import BusinessClock
+from responsewatch.core.leave import Leave
 
 US = timedelta(microseconds=1)
 
@@ -105,3 +106,43 @@ def test_a_window_closing_in_a_gap_closes_at_the_transition_second(
     assert c.seconds_between(local_start, transition + timedelta(hours=1)) == (
         (transition - local_start).total_seconds()
     )
+
+
+@given(
+    st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 12, 31)),
+    st.sets(st.integers(min_value=0, max_value=6), min_size=1),
+    st.sampled_from(["Europe/Paris", "America/New_York", "Australia/Lord_Howe", "UTC"]),
+    st.one_of(st.none(), st.tuples(st.integers(-3, 30), st.integers(1, 20 * 24))),
+)
+@settings(max_examples=120, deadline=None)
+def test_next_business_time_is_the_first_business_instant_from_t(
+    naive: datetime,
+    days: set[int],
+    zone: str,
+    leave: tuple[int, int] | None,
+) -> None:
+    # Stated without the tables: r is business time, nothing between t and r is, and r is t
+    # exactly when t itself is business time (leave cut out like any other pause).
+    t = naive.replace(tzinfo=ZoneInfo(zone))
+    c = clock(timezone=zone, days=tuple(sorted(days)), holidays_country="FR")
+    if leave is not None:
+        begin = t + timedelta(hours=leave[0])
+        c = c.with_leave(Leave.of([(begin, begin + timedelta(hours=leave[1]))]))
+    r = c.next_business_time(t)
+    assert r.tzinfo is UTC
+    assert r >= t
+    assert c.is_business_time(r)
+    assert c.seconds_between(t, r) == 0
+    assert (r == t) == c.is_business_time(t)
+    if r > t:
+        assert not c.is_business_time(r - US)
+        assert c.seconds_between(t, r + US) == 1e-6
+
+
+def test_next_business_time_on_a_weekend_is_mondays_opening() -> None:
+    c = clock()
+    saturday = datetime(2026, 3, 7, 15, tzinfo=ZoneInfo("Europe/Paris"))
+    assert c.next_business_time(saturday) == datetime(2026, 3, 9, 8, tzinfo=UTC)
+    week = Leave.of([(datetime(2026, 3, 9, tzinfo=UTC), datetime(2026, 3, 14, tzinfo=UTC))])
+    assert c.with_leave(week).next_business_time(saturday) == datetime(2026, 3, 16, 8, tzinfo=UTC)
+    assert c.with_leave(Leave.of([])) is c
