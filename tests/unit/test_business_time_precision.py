@@ -146,3 +146,22 @@ def test_next_business_time_on_a_weekend_is_mondays_opening() -> None:
     week = Leave.of([(datetime(2026, 3, 9, tzinfo=UTC), datetime(2026, 3, 14, tzinfo=UTC))])
     assert c.with_leave(week).next_business_time(saturday) == datetime(2026, 3, 16, 8, tzinfo=UTC)
     assert c.with_leave(Leave.of([])) is c
+
+
+def test_next_business_time_inside_a_fresh_clocks_first_window_is_t() -> None:
+    # Wednesdays only: 7 January 2026 is the first window of the table a fresh clock builds.
+    t = datetime(2026, 1, 7, 10, tzinfo=ZoneInfo("Europe/Paris"))
+    assert clock(days=(2,)).next_business_time(t) == t
+    assert clock(days=(2,)).next_business_time(t).tzinfo is UTC
+
+
+def test_next_business_time_without_any_window_is_t_in_utc() -> None:
+    t = datetime(2026, 1, 7, 10, tzinfo=ZoneInfo("Europe/Paris"))
+    got = clock(days=()).next_business_time(t)
+    assert got == t
+    assert got.tzinfo is UTC
+
+
+def test_next_business_time_finds_the_last_window_of_datetimes_range() -> None:
+    c = clock(timezone="UTC", days=ALL_DAYS)
+    assert c.next_business_time(utc(9998, 12, 30, 19)) == utc(9998, 12, 31, 9)
