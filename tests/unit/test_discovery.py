@@ -21,6 +21,7 @@ from responsewatch.adapters.discovery import (
 )
 from responsewatch.app.init_app import InitOptions, _settings
 from responsewatch.cli.screen import RichScreen
+from responsewatch.netutil import is_loopback
 
 AUTOCONFIG = b"""<?xml version="1.0" encoding="UTF-8"?>
 <clientConfig version="1.1">
@@ -233,6 +234,27 @@ def test_http_fetch_caps_the_size_and_returns_none_on_404(http) -> None:
 )
 def test_hostile_or_unsafe_autoconfig_yields_nothing(doc: bytes) -> None:
     assert parse_autoconfig(doc, "c@x.org") is None
+
+
+@pytest.mark.parametrize(
+    ("host", "kept"),
+    [
+        ("127.0.0.1", True),
+        ("127.0.0.2", True),
+        ("localhost", True),
+        ("localhost.localdomain", False),
+        ("10.0.0.1", False),
+    ],
+)
+def test_plain_autoconfig_follows_the_one_loopback_rule(host: str, kept: bool) -> None:
+    # Same answer as the config and the IMAP adapter (netutil.is_loopback), not a list of its own.
+    doc = (
+        b"<clientConfig><incomingServer type='imap'><hostname>" + host.encode() + b"</hostname>"
+        b"<port>143</port><socketType>plain</socketType></incomingServer></clientConfig>"
+    )
+    found = parse_autoconfig(doc, "c@x.org")
+    assert (found is not None) is kept
+    assert is_loopback(host) is kept
 
 
 def test_oauth_only_autoconfig_is_flagged() -> None:

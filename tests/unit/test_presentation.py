@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from responsewatch.adapters import archive_report
+from responsewatch.adapters.archive import report as archive_report
 from responsewatch.adapters.render import CATALOG as DIGEST_CATALOG
 from responsewatch.adapters.strings import CATALOG, section
 from responsewatch.cli.screen import RichScreen

@@ -31,7 +31,7 @@ from responsewatch.adapters.archive import (
     canonical,
     entry_hash,
 )
-from responsewatch.adapters.archive_report import clean_text
+from responsewatch.adapters.archive.report import clean_text
 from responsewatch.adapters.timestamps import (
     Timestamper,
     list_tokens,

@@ -19,6 +19,8 @@ from urllib.parse import quote
 
 import structlog
 
+from responsewatch.netutil import is_loopback
+
 __all__ = [
     "PRESETS",
     "Discovery",
@@ -300,7 +302,7 @@ def parse_autoconfig(data: bytes, email: str) -> Found | None:
         if not 0 < port < 65536:
             continue
         tls = _SOCKET_TYPES[socket]
-        if tls == "none-loopback-only" and host not in ("127.0.0.1", "::1", "localhost"):
+        if tls == "none-loopback-only" and not is_loopback(host):
             continue  # never plain IMAP across a network
         auths = {(a.text or "").strip() for a in server.iter("authentication")}
         user = (server.findtext("username") or "%EMAILADDRESS%").strip()

@@ -4,7 +4,7 @@ What is timestamped is the head entry's hash, and nothing else leaves the machin
 entry hash is the SHA-256 of the canonical entry without its ``entry_hash`` field, so the
 token's message imprint is the SHA-256 of a file anyone can rebuild from the ledger line:
 ``openssl ts -verify -data chain/NNNNNN.json -in TOKEN.tsr -CAfile CA.pem`` checks it with
-standard tools (see ``archive_report``).
+standard tools (see ``adapters.archive.report``).
 
 Tokens live in ``<archive>/timestamps/<seq:08d>-<entry hash>-<tsa id>.tsr`` (0600): the
 whole DER TimeStampResp as the TSA sent it, named by the head (sequence + hash) it covers

@@ -79,7 +79,7 @@ def export_evidence(
 ) -> VerifyResult:
     """The export's chain files, tokens, VERIFY.txt and PDF; returns ``result`` with the
     token checks merged."""
-    from responsewatch.adapters.archive_report import write_evidence  # jinja2, WeasyPrint
+    from responsewatch.adapters.archive.report import write_evidence  # jinja2, WeasyPrint
 
     merged, report = check_timestamps(settings, archive, result)
     files = {seq: name for seq, name in file_name.items() if (directory / name).is_file()}

@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 import structlog
 
@@ -29,7 +28,6 @@ from responsewatch.ports import ChangeWaiter, FolderRef, MailSource
 __all__ = [
     "WATCH_ROLES",
     "AccountWorker",
-    "DaemonSink",
     "FolderWatcher",
     "WatchTiming",
     "backoff_delay",
@@ -43,10 +41,6 @@ BACKOFF_CAP_S = 300.0
 # A watcher catches up at least this often even if IDLE stays silent (the adapter itself
 # re-issues IDLE every 9 minutes): a lost EXISTS notification costs at most this delay.
 WAIT_S = 540.0
-
-
-class DaemonSink(SyncSink, Protocol):
-    def record_sync_error(self, account: str, kind: str, at: datetime) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +67,7 @@ class _Worker(threading.Thread):
         name: str,
         account: str,
         make_source: Callable[[], MailSource],
-        sink: DaemonSink,
+        sink: SyncSink,
         stop: threading.Event,
         now: Callable[[], datetime],
         timing: WatchTiming,
@@ -134,7 +128,7 @@ class FolderWatcher(_Worker):
         self,
         folder: FolderRef,
         make_source: Callable[[], MailSource],
-        sink: DaemonSink,
+        sink: SyncSink,
         stop: threading.Event,
         now: Callable[[], datetime],
         timing: WatchTiming,
@@ -213,7 +207,7 @@ class AccountWorker(_Worker):
         self,
         account: str,
         make_source: Callable[[], MailSource],
-        sink: DaemonSink,
+        sink: SyncSink,
         stop: threading.Event,
         now: Callable[[], datetime],
         timing: WatchTiming,

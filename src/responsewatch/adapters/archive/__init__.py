@@ -1,8 +1,9 @@
-"""The written-agreement evidence archive, in three parts:
+"""The written-agreement evidence archive, in four parts:
 
 - ``ledger``: objects, the hash-chained ledger, its index, ``verify`` (``EvidenceArchive``);
 - ``dkim``: DKIM verification with bounded DNS and recorded verdicts;
-- ``source``: whole originals and the opt-in tag, through the ``FullFetcher``/``Tagger`` ports.
+- ``source``: whole originals and the opt-in tag, through the ``FullFetcher``/``Tagger`` ports;
+- ``report``: the fr/en HTML/PDF evidence report (imported where it is used: it loads WeasyPrint).
 
 The names callers use are re-exported here.
 """

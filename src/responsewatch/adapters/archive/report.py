@@ -19,7 +19,7 @@ from pathlib import Path
 
 import jinja2
 
-from responsewatch.adapters.archive import (
+from responsewatch.adapters.archive.ledger import (
     AGREEMENT,
     GENESIS,
     EvidenceArchive,
