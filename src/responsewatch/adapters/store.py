@@ -1,6 +1,8 @@
 """SQLite store: header-level facts, cursors, acknowledgements. WAL, migrations by
-``PRAGMA user_version``, one writer. Derived results are never stored: they are
-recomputed from the facts, so changed rules (SLA, clients, hours) rewrite history.
+``PRAGMA user_version``, one writer. The only derived state stored is the conversation
+partition (``store_threads``), kept with a fingerprint of the rules it depends on (me,
+subject fallback) and rewritten when they change; turns and latencies are recomputed from
+the facts, so changed rules (SLA, clients, hours) rewrite history.
 """
 
 from __future__ import annotations
