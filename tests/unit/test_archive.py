@@ -36,14 +36,13 @@ from responsewatch.adapters.archive import (
 from responsewatch.adapters.archive import ledger as archive_mod
 from responsewatch.adapters.memory import MemoryMailSource
 from responsewatch.adapters.store import SqliteStore
-from responsewatch.app import archive_app
+from responsewatch.app import archive_evidence
 from responsewatch.app.archive_app import (
-    INDEX_COLUMNS,
     AgreementWatcher,
     add_by_message_id,
     archive_new_agreements,
-    export_archive,
 )
+from responsewatch.app.archive_evidence import INDEX_COLUMNS, export_archive
 from responsewatch.app.bootstrap import FixedClock, bootstrap
 from responsewatch.app.sync import sync_source
 from responsewatch.cli import app as cli
@@ -466,8 +465,8 @@ def test_watcher_archives_only_client_agreements_and_marked_mail(
     run_hook(AgreementWatcher(settings, archive, now=lambda: T0), memory_source())
     assert len(archive.entries()) == 3  # a second sync adds nothing
     assert agreements_by_client(settings.archive_path) == {"acme": 3}
-    assert len(archive_app.agreements_since(settings.archive_path, T0)) == 3
-    assert archive_app.agreements_since(settings.archive_path, T0 + timedelta(seconds=1)) == []
+    assert len(archive_evidence.agreements_since(settings.archive_path, T0)) == 3
+    assert archive_evidence.agreements_since(settings.archive_path, T0 + timedelta(seconds=1)) == []
 
 
 def test_watcher_fetches_the_full_original_beyond_the_2kb_prefix(
@@ -535,7 +534,7 @@ def test_keyword_set_later_is_caught_up(
     added = archive_new_agreements(app, archive)
     assert {e.message_id for e in added} == {"m4@acme.fr", "m6@acme.fr"}  # "gone@x" skipped
     assert archive_new_agreements(app, archive) == []
-    rows = archive_app.digest_agreements(app, T0)
+    rows = archive_evidence.digest_agreements(app, T0)
     shown = "keyword:$RwAgreement · DKIM none"  # the verdict next to each agreement
     assert ("jo@other.example", shown, T0, "m4@acme.fr") in rows and len(rows) == 2
 
@@ -550,7 +549,7 @@ def test_cli_list_verify_export(three: EvidenceArchive, tmp_path: Path) -> None:
     listed = runner.invoke(cli, ["archive", "list", "--config", str(config), "--format", "json"])
     assert listed.exit_code == 0, listed.output
     docs = json.loads(listed.stdout)
-    assert docs[0] == archive_app.entry_json(three.entries()[0])
+    assert docs[0] == archive_evidence.entry_json(three.entries()[0])
     assert set(docs[0]) == {
         "message_id",
         "client",

@@ -41,7 +41,7 @@ from responsewatch.adapters.archive.dkim import (
 )
 from responsewatch.adapters.memory import MemoryMailSource
 from responsewatch.adapters.store import MIGRATIONS, SqliteStore
-from responsewatch.app import archive_app
+from responsewatch.app import archive_app, archive_evidence
 from responsewatch.app.archive_app import AgreementWatcher, reject, retry_dkim
 from responsewatch.app.bootstrap import FixedClock, bootstrap
 from responsewatch.app.sync import SyncReport, sync_folder, sync_source
@@ -338,7 +338,10 @@ def test_reject_then_verify_passes_and_the_entry_leaves_list_digest_metrics(
     assert [d.get("rejected") for d in every] == [None, "a question", None]
     assert agreements_by_client(settings.archive_path) == {"acme": 2}
     app = bootstrap(settings, clock=FixedClock(T0), store=store)
-    assert [r[3] for r in archive_app.digest_agreements(app, T0)] == ["m1@acme.fr", "m3@acme.fr"]
+    assert [r[3] for r in archive_evidence.digest_agreements(app, T0)] == [
+        "m1@acme.fr",
+        "m3@acme.fr",
+    ]
     out = tmp_path / "export"
     assert (
         runner.invoke(cli, ["archive", "export", str(out), "--config", str(config)]).exit_code == 0

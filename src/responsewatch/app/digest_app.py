@@ -70,7 +70,7 @@ class Sender(Protocol):
 def archive_agreements(app: App, since: datetime) -> Sequence[AgreementRow]:
     """Agreements archived since ``since``, from the evidence archive. A broken archive
     is logged (``archive verify`` tells more) but never holds the digest back."""
-    from responsewatch.app.archive_app import digest_agreements
+    from responsewatch.app.archive_evidence import digest_agreements
 
     try:
         return digest_agreements(app, since)

@@ -26,7 +26,8 @@ import jinja2
 import structlog
 
 from responsewatch.adapters.strings import CATALOG
-from responsewatch.app.archive_app import agreements_since, open_archive, reject
+from responsewatch.app.archive_app import open_archive, reject
+from responsewatch.app.archive_evidence import agreements_since
 from responsewatch.app.bootstrap import bootstrap
 from responsewatch.app.report import analysis_json
 from responsewatch.config import Settings
