@@ -47,6 +47,7 @@ SELECTION: dict[str, list[str]] = {
         "tests/unit/test_threading.py",
         "tests/unit/test_threading_edges.py",
         "tests/unit/test_threading_fallback_order.py",
+        "tests/unit/test_threading_warnings.py",
         "tests/unit/test_subjects.py",
         "tests/corpus/test_threading_corpus.py",
     ],
