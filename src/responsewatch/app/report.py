@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from responsewatch.core.models import Analysis, Conversation
+from responsewatch.core.models import Analysis, ClientReply, Conversation, Reply
 
-__all__ = ["analysis_json", "threads_json"]
+__all__ = ["analysis_json", "client_reply_json", "reply_json", "threads_json"]
 
 
 def _iso(value: datetime) -> str:
@@ -22,6 +22,30 @@ def _num(value: float | None) -> float | int | None:
     if value is None:
         return None
     return int(value) if float(value).is_integer() else value
+
+
+def reply_json(r: Reply) -> dict[str, Any]:
+    return {
+        "thread_id": r.thread_id,
+        "client": r.client,
+        "message_id": r.message_id,
+        "reply_message_id": r.reply_message_id,
+        "received_at": _iso(r.received_at),
+        "replied_at": _iso(r.replied_at),
+        "latency_seconds": _num(r.latency_seconds),
+        "business_latency_seconds": _num(r.business_latency_seconds),
+        "within_sla": r.within_sla,
+    }
+
+
+def client_reply_json(r: ClientReply) -> dict[str, Any]:
+    return {
+        "thread_id": r.thread_id,
+        "client": r.client,
+        "message_id": r.message_id,
+        "reply_message_id": r.reply_message_id,
+        "latency_seconds": _num(r.latency_seconds),
+    }
 
 
 def analysis_json(a: Analysis) -> dict[str, Any]:
@@ -74,30 +98,8 @@ def analysis_json(a: Analysis) -> dict[str, Any]:
             }
             for w in a.awaiting
         ],
-        "replies": [
-            {
-                "thread_id": r.thread_id,
-                "client": r.client,
-                "message_id": r.message_id,
-                "reply_message_id": r.reply_message_id,
-                "received_at": _iso(r.received_at),
-                "replied_at": _iso(r.replied_at),
-                "latency_seconds": _num(r.latency_seconds),
-                "business_latency_seconds": _num(r.business_latency_seconds),
-                "within_sla": r.within_sla,
-            }
-            for r in a.replies
-        ],
-        "client_replies": [
-            {
-                "thread_id": r.thread_id,
-                "client": r.client,
-                "message_id": r.message_id,
-                "reply_message_id": r.reply_message_id,
-                "latency_seconds": _num(r.latency_seconds),
-            }
-            for r in a.client_replies
-        ],
+        "replies": [reply_json(r) for r in a.replies],
+        "client_replies": [client_reply_json(r) for r in a.client_replies],
     }
     if a.cadence:
         _add_cadence(doc["clients"], a)

@@ -30,6 +30,7 @@ from responsewatch.app.archive_app import open_archive, reject
 from responsewatch.app.archive_evidence import agreements_since
 from responsewatch.app.bootstrap import bootstrap
 from responsewatch.app.report import analysis_json
+from responsewatch.app.status_json import compressed_report
 from responsewatch.config import Settings
 from responsewatch.core import durations
 from responsewatch.core.insights import Insights, insights_json
@@ -122,14 +123,11 @@ class Prepared:
 
 
 def prepare(analysis: Analysis, insights: Insights, settings: Settings) -> Prepared:
-    doc = {**analysis_json(analysis), "insights": insights_json(insights)}
-    text = json.dumps(doc, ensure_ascii=False).encode("utf-8")
-    del doc
     return Prepared(
         analysis,
         insights,
         status_board(analysis, insights, settings.rules),
-        zlib.compress(text, 1),
+        compressed_report(analysis, insights),
     )
 
 
