@@ -10,7 +10,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,10 +19,11 @@ from typing import Any
 import pytest
 from tests.servers.config import ME, imap_account_toml, write_config
 from tests.servers.dovecot import Dovecot
+from tests.support.daemon_thread import FAST, RunningDaemon
 
 from responsewatch.adapters.memory import MemoryMailSource
-from responsewatch.app.daemon import Daemon, Snapshot, run_daemon
-from responsewatch.app.watch import WatchTiming, backoff_delay
+from responsewatch.app.daemon import Daemon, Snapshot
+from responsewatch.app.watch import backoff_delay
 from responsewatch.config import AccountSettings, settings_from_mapping
 from responsewatch.core.models import Analysis
 from responsewatch.ports import FolderRef
@@ -31,7 +31,6 @@ from responsewatch.ports import FolderRef
 pytestmark = pytest.mark.dovecot
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
-FAST = WatchTiming(backoff_base_s=0.05, backoff_cap_s=0.5, wait_s=60.0, sync_every_s=60.0)
 CLI = [sys.executable, "-c", "from responsewatch.cli import main; main()"]
 
 
@@ -72,49 +71,6 @@ def wait_for(predicate: Callable[[], bool], timeout: float) -> float:
     return time.monotonic() - start
 
 
-class Running:
-    """``run_daemon`` on a thread, as the CLI would call it (minus signal handlers)."""
-
-    def __init__(self, config: Path, **kw: Any) -> None:
-        self.stop = threading.Event()
-        self.code: int | None = None
-        self.daemon: Daemon | None = None
-        started = threading.Event()
-
-        def on_start(d: Daemon) -> None:
-            self.daemon = d
-            started.set()
-
-        def main() -> None:
-            self.code = run_daemon(config, stop=self.stop, on_start=on_start, **kw)
-
-        self.thread = threading.Thread(target=main, daemon=True)
-        self.thread.start()
-        assert started.wait(10), "daemon did not start"
-
-    def watchers_idle(self) -> bool:
-        assert self.daemon is not None
-        watchers = [w for a in self.daemon.workers for w in a.watchers]
-        return bool(watchers) and all(w.catch_ups >= 1 for w in watchers)
-
-    def watchers_waiting(self) -> bool:
-        """Every watcher has caught up and its server acknowledged IDLE."""
-        assert self.daemon is not None
-        watchers = [w for a in self.daemon.workers for w in a.watchers]
-        return bool(watchers) and all(w.waiting.is_set() for w in watchers)
-
-    def watcher_failures(self) -> int:
-        assert self.daemon is not None
-        return min(w.failures for a in self.daemon.workers for w in a.watchers)
-
-    def shutdown(self) -> float:
-        start = time.monotonic()
-        self.stop.set()
-        self.thread.join(15)
-        assert not self.thread.is_alive()
-        return time.monotonic() - start
-
-
 @pytest.fixture
 def own_dovecot() -> Iterator[Dovecot]:
     """A server this test may kill without hurting the others."""
@@ -139,7 +95,7 @@ def test_new_mail_reaches_the_store_within_5_s_and_stop_is_clean(
     config = write_config(tmp_path, accounts, daemon='recompute_every = "1s"')
     db = tmp_path / "responsewatch.db"
     published: list[Analysis] = []
-    run = Running(config, timing=FAST)
+    run = RunningDaemon(config)
     try:
         assert run.daemon is not None
         run.daemon.snapshot.on_snapshot.append(published.append)
@@ -167,7 +123,7 @@ def test_server_killed_and_restarted_during_idle_misses_nothing(
     server.append(user, "INBOX", msg(1), T0)
     config = write_config(tmp_path, [imap_account_toml(server, user, tmp_path)])
     db = tmp_path / "responsewatch.db"
-    run = Running(config, timing=FAST)
+    run = RunningDaemon(config)
     try:
         wait_for(lambda: ids(db) == ["d1@acme.fr"], 10)
         wait_for(run.watchers_waiting, 10)
@@ -357,7 +313,7 @@ def test_metrics_scraped_over_http_agree_with_report(dovecot: Dovecot, tmp_path:
     config = write_config(
         tmp_path, [imap_account_toml(dovecot, user, tmp_path)], daemon='recompute_every = "1s"'
     )
-    run = Running(config, timing=FAST)
+    run = RunningDaemon(config)
     try:
         assert run.daemon is not None and run.daemon.metrics_port
         expected = len({m.data for m in messages})

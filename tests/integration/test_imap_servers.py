@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.integration.test_daemon import FAST, Running, ids, wait_for
+from tests.integration.test_daemon import ids, wait_for
 from tests.servers.config import ME, imap_account_toml, write_config
 from tests.servers.courier import Courier
 from tests.servers.cyrus import Cyrus
 from tests.servers.dovecot import Dovecot, MailUser
+from tests.support.daemon_thread import RunningDaemon
 from typer.testing import CliRunner
 
 from responsewatch.adapters.imap import ImapAccount, ImapMailSource
@@ -225,7 +226,7 @@ def test_cyrus_idle_new_mail_in_the_store_within_5_s(cyrus_debian: Cyrus, tmp_pa
     server.append(user, "Sent", msg(2, ME), T0)
     config = write_config(tmp_path, [imap_account_toml(server, user, tmp_path)])
     db = tmp_path / "responsewatch.db"
-    run = Running(config, timing=FAST)
+    run = RunningDaemon(config)
     try:
         assert run.daemon is not None
         wait_for(lambda: ids(db) == ["s1@acme.fr", "s2@acme.fr"], 10)
@@ -254,7 +255,7 @@ def test_run_without_sent_warns_and_sets_the_metric(
     config = write_config(
         tmp_path, [imap_account_toml(courier, user, tmp_path)], daemon='recompute_every = "1s"'
     )
-    run = Running(config, timing=FAST)
+    run = RunningDaemon(config)
     try:
         assert run.daemon is not None and run.daemon.metrics_port
         daemon = run.daemon

@@ -16,7 +16,6 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -30,16 +29,14 @@ from aiosmtpd.controller import Controller
 from tests.servers.config import ME, imap_account_toml
 from tests.servers.dovecot import Dovecot
 from tests.servers.webhook import Webhook
+from tests.support.daemon_thread import RunningDaemon
 
 from responsewatch.app import notify_app
-from responsewatch.app.daemon import Daemon, run_daemon
-from responsewatch.app.watch import WatchTiming
 
 pytestmark = pytest.mark.dovecot
 
 HOST = "127.0.0.1"
 TOKEN = "Hk-7rT0ken-q"  # in the Apprise URL: never in any output or log line
-FAST = WatchTiming(backoff_base_s=0.05, backoff_cap_s=0.5, wait_s=60.0, sync_every_s=60.0)
 CLI = [sys.executable, "-c", "from responsewatch.cli import main; main()"]
 WARN_S = 5
 HOUR = timedelta(hours=1)
@@ -130,37 +127,6 @@ def config_for(
     return path
 
 
-class Running:
-    """``run_daemon`` on a thread, as the CLI would call it (minus signal handlers)."""
-
-    def __init__(self, config: Path) -> None:
-        self.stop = threading.Event()
-        self.daemon: Daemon | None = None
-        self.code: int | None = None
-        started = threading.Event()
-
-        def on_start(d: Daemon) -> None:
-            self.daemon = d
-            started.set()
-
-        def main() -> None:
-            self.code = run_daemon(config, stop=self.stop, on_start=on_start, timing=FAST)
-
-        self.thread = threading.Thread(target=main, daemon=True)
-        self.thread.start()
-        assert started.wait(10), "daemon did not start"
-
-    def watchers_idle(self) -> bool:
-        assert self.daemon is not None
-        watchers = [w for a in self.daemon.workers for w in a.watchers]
-        return bool(watchers) and all(w.catch_ups >= 1 for w in watchers)
-
-    def shutdown(self) -> None:
-        self.stop.set()
-        self.thread.join(15)
-        assert not self.thread.is_alive() and self.code == 0
-
-
 def titles(hook: Webhook) -> list[str]:
     return [r["body"]["title"] for r in hook.received]
 
@@ -179,7 +145,7 @@ def test_overdue_at_start_up_and_a_crossing_while_running_each_delivered_once(
     dovecot.append(user, "INBOX", client_mail(1, "Ancien dossier"), datetime.now(UTC) - 2 * HOUR)
     mailto = f"mailto://{HOST}:{port}?to={ME}&from=rw@martin-conseil.fr&mode=insecure"
     config = config_for(tmp_path, dovecot, user, [f"json://rw:{TOKEN}@{HOST}:{hook.port}/", mailto])
-    run = Running(config)
+    run = RunningDaemon(config)
     try:
         wait_for(lambda: len(hook.received) >= 1 and len(sink.received) >= 1, 30)
         assert titles(hook) == ["1 reply overdue: Acme"]
@@ -197,10 +163,10 @@ def test_overdue_at_start_up_and_a_crossing_while_running_each_delivered_once(
         time.sleep(1.5)  # more ticks and recomputes: nothing is sent twice
         assert len(hook.received) == 2 and len(sink.received) == 2
     finally:
-        run.shutdown()
+        run.shutdown(expect_code=0)
     print(f"threshold crossing -> delivery: {delay:.2f} s (1 s tick)")
     # A restart sends nothing again.
-    again = Running(config)
+    again = RunningDaemon(config)
     try:
         assert again.daemon is not None
         wait_for(
@@ -208,7 +174,7 @@ def test_overdue_at_start_up_and_a_crossing_while_running_each_delivered_once(
         )
         time.sleep(1.5)
     finally:
-        again.shutdown()
+        again.shutdown(expect_code=0)
     assert len(hook.received) == 2 and len(sink.received) == 2
     statuses = rows(tmp_path / "rw.db", "SELECT kind, status, attempts FROM nudges ORDER BY 1, 3")
     assert statuses == [("due_soon", "sent", 1)] * 2 + [("overdue", "sent", 1)] * 2
@@ -228,7 +194,7 @@ def test_receiver_down_then_500_is_retried_counted_and_sync_goes_on(
     dovecot.append(user, "INBOX", client_mail(1, "Urgent"), datetime.now(UTC) - 2 * HOUR)
     config = config_for(tmp_path, dovecot, user, [f"json://rw:{TOKEN}@{HOST}:{hook.port}/"])
     hook.down()
-    run = Running(config)
+    run = RunningDaemon(config)
     try:
         assert run.daemon is not None
         port = run.daemon.metrics_port
@@ -258,7 +224,7 @@ def test_receiver_down_then_500_is_retried_counted_and_sync_goes_on(
         assert hook.attempts >= 2
         assert TOKEN not in text
     finally:
-        run.shutdown()
+        run.shutdown(expect_code=0)
 
 
 @pytest.mark.timeout(120)

@@ -13,7 +13,6 @@ import json
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -26,15 +25,12 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from tests.servers.config import ME, imap_account_toml, write_config
 from tests.servers.dovecot import Dovecot
-
-from responsewatch.app.daemon import Daemon, run_daemon
-from responsewatch.app.watch import WatchTiming
+from tests.support.daemon_thread import RunningDaemon
 
 pytestmark = pytest.mark.dovecot
 
 HOST = "127.0.0.1"
 HOUR = timedelta(hours=1)
-FAST = WatchTiming(backoff_base_s=0.05, backoff_cap_s=0.5, wait_s=60.0, sync_every_s=60.0)
 CLI = [sys.executable, "-c", "from responsewatch.cli import main; main()"]
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -75,30 +71,6 @@ def axe_js() -> str:
     return script.read_text(encoding="utf-8")
 
 
-class Running:
-    def __init__(self, config: Path) -> None:
-        self.stop = threading.Event()
-        self.daemon: Daemon | None = None
-        self.code: int | None = None
-        started = threading.Event()
-
-        def on_start(d: Daemon) -> None:
-            self.daemon = d
-            started.set()
-
-        def main() -> None:
-            self.code = run_daemon(config, stop=self.stop, on_start=on_start, timing=FAST)
-
-        self.thread = threading.Thread(target=main, daemon=True)
-        self.thread.start()
-        assert started.wait(20), "daemon did not start"
-
-    def shutdown(self) -> None:
-        self.stop.set()
-        self.thread.join(15)
-        assert not self.thread.is_alive() and self.code == 0
-
-
 @pytest.fixture(scope="module")
 def running(dovecot: Dovecot, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     tmp = tmp_path_factory.mktemp("status")
@@ -124,7 +96,7 @@ def running(dovecot: Dovecot, tmp_path_factory: pytest.TempPathFactory) -> Itera
         [imap_account_toml(dovecot, user, tmp)],
         daemon='recompute_every = "1s"\nrecompute_in_child = false\n',
     )
-    run = Running(config)
+    run = RunningDaemon(config, start_timeout=20)
     daemon = run.daemon
     assert daemon is not None and daemon.status is not None
     status = daemon.status
@@ -138,7 +110,7 @@ def running(dovecot: Dovecot, tmp_path_factory: pytest.TempPathFactory) -> Itera
         assert daemon.web_port is not None
         yield run, config, f"http://{HOST}:{daemon.web_port}"
     finally:
-        run.shutdown()
+        run.shutdown(expect_code=0)
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.integration.test_daemon import FAST, T0, msg
+from tests.integration.test_daemon import T0, msg
 from tests.servers.config import ME
+from tests.support.daemon_thread import FAST
 
 from responsewatch.adapters.memory import MemoryMailSource
 from responsewatch.app import daemon as daemon_module
