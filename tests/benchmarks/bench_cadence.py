@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,16 +22,8 @@ from responsewatch.core.latency import analyze  # noqa: E402
 from responsewatch.core.parsing import parse_message  # noqa: E402
 from responsewatch.core.rules import ClientRule, Rules, Sla  # noqa: E402
 from responsewatch.core.threading import build_conversations  # noqa: E402
+from tests.benchmarks.timing import best_of  # noqa: E402
 from tests.support.mailgen import CLIENTS, ME, generate  # noqa: E402
-
-
-def best_of(runs: int, fn: object) -> float:
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()  # type: ignore[operator]
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def main() -> None:

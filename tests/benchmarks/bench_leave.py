@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,16 +20,8 @@ from responsewatch.app.pipeline import compute  # noqa: E402
 from responsewatch.core.leave import LeaveRules, LeaveSpan  # noqa: E402
 from responsewatch.core.parsing import parse_message  # noqa: E402
 from responsewatch.core.rules import ClientRule, Rules  # noqa: E402
+from tests.benchmarks.timing import best_of  # noqa: E402
 from tests.support.mailgen import ME, generate  # noqa: E402
-
-
-def best_of(runs: int, fn: object) -> float:
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()  # type: ignore[operator]
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def main() -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,6 +17,7 @@ sys.path.insert(0, str(ROOT))
 
 from responsewatch.core.models import Message  # noqa: E402
 from responsewatch.core.threading import build_conversations  # noqa: E402
+from tests.benchmarks.timing import best_of  # noqa: E402
 from tests.unit.test_threading import MY, msg  # noqa: E402
 
 
@@ -41,15 +41,6 @@ def baseline(messages: list[Message]) -> int:
         for ref in (*m.in_reply_to, *m.references):
             index.setdefault(ref, []).append(m.message_id)
     return len(index)
-
-
-def best_of(runs: int, fn: object, *args: object) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn(*args)  # type: ignore[operator]
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:
