@@ -17,7 +17,7 @@ from responsewatch.core.parsing import parse_message
 from responsewatch.core.rules import Rules
 from responsewatch.core.threading import build_conversations
 
-__all__ = ["Corpus", "compute", "load_corpus", "no_gc"]
+__all__ = ["Corpus", "analyze_conversations", "compute", "load_corpus", "no_gc"]
 
 
 @contextmanager
@@ -78,6 +78,21 @@ def conversations_of(
     return build_conversations(list(messages.values()), rules.me, subject_fallback=subject_fallback)
 
 
+def analyze_conversations(
+    messages: Mapping[str, Message],
+    conversations: list[Conversation],
+    rules: Rules,
+    *,
+    now: datetime,
+    acks: Mapping[str, datetime] | None = None,
+) -> Analysis:
+    """The turns, latencies and states over conversations already built (by threading
+    everything, or read from the store)."""
+    return analyze(
+        messages, conversations, rules, now=now, clock=BusinessClock(rules.hours), acks=acks
+    )
+
+
 def compute(
     messages: Mapping[str, Message],
     rules: Rules,
@@ -88,7 +103,5 @@ def compute(
 ) -> tuple[Analysis, list[Conversation]]:
     with no_gc():
         conversations = conversations_of(messages, rules, subject_fallback=subject_fallback)
-        analysis = analyze(
-            messages, conversations, rules, now=now, clock=BusinessClock(rules.hours), acks=acks
-        )
+        analysis = analyze_conversations(messages, conversations, rules, now=now, acks=acks)
     return analysis, conversations

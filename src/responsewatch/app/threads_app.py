@@ -9,9 +9,7 @@ import json
 from collections.abc import Mapping
 from datetime import datetime
 
-from responsewatch.app.pipeline import compute, no_gc
-from responsewatch.core.business_time import BusinessClock
-from responsewatch.core.latency import analyze
+from responsewatch.app.pipeline import analyze_conversations, compute, no_gc
 from responsewatch.core.models import Analysis, Conversation, Message
 from responsewatch.core.rules import Rules
 from responsewatch.errors import DataError
@@ -51,7 +49,5 @@ def compute_from_store(
         return compute(messages, rules, now=now, acks=acks, subject_fallback=subject_fallback)
     with no_gc():
         conversations = store.stored_conversations(messages, rules.me)
-        analysis = analyze(
-            messages, conversations, rules, now=now, clock=BusinessClock(rules.hours), acks=acks
-        )
+        analysis = analyze_conversations(messages, conversations, rules, now=now, acks=acks)
     return analysis, conversations
